@@ -1,0 +1,57 @@
+// The one interface every credential check implements. htpasswd and static credentials today; LDAP and
+// OpenID Connect later plug in here without the proxy knowing which backend answered.
+
+/** Who the request is from, once a backend has accepted it. Passed upstream in USER_HEADER. */
+export interface Identity {
+  readonly user: string
+  /** Backend that accepted the credentials, for logs and metrics. */
+  readonly backend: string
+  readonly groups?: readonly string[]
+}
+
+export interface CredentialBackend {
+  /** Short stable name used in logs, metrics and readiness details, e.g. "htpasswd". */
+  readonly name: string
+  /**
+   * Resolves to the identity when the credentials are valid and to null when they are not (unknown user or
+   * wrong password alike). Rejects only when the backend cannot decide, e.g. a directory server is down:
+   * "unavailable" must never be mistaken for "wrong password".
+   */
+  verify (user: string, password: string): Promise<Identity | null>
+  /** True once the backend holds usable credentials. */
+  ready (): boolean
+  close? (): Promise<void>
+}
+
+/** Asks each backend in order; the first that accepts wins. */
+export class BackendChain implements CredentialBackend {
+  readonly name = 'chain'
+  readonly backends: readonly CredentialBackend[]
+
+  constructor (backends: readonly CredentialBackend[]) {
+    if (backends.length === 0) throw new Error('BackendChain needs at least one backend')
+    this.backends = backends
+  }
+
+  async verify (user: string, password: string): Promise<Identity | null> {
+    let failure: Error | undefined
+    for (const backend of this.backends) {
+      try {
+        const identity = await backend.verify(user, password)
+        if (identity !== null) return identity
+      } catch (err) {
+        failure ??= err instanceof Error ? err : new Error(String(err)) // remember, but let a later backend accept
+      }
+    }
+    if (failure !== undefined) throw failure
+    return null
+  }
+
+  ready (): boolean {
+    return this.backends.every((b) => b.ready())
+  }
+
+  async close (): Promise<void> {
+    await Promise.all(this.backends.map(async (b) => await b.close?.()))
+  }
+}

@@ -1,0 +1,234 @@
+// The proxy's configuration: one schema, read from the environment once at start-up.
+// Every problem is collected and reported together, each naming its variable (like oauth2-proxy's Validate()),
+// and the result is deeply frozen so no part of the app can change it later.
+import { ConfigError } from './errors.ts'
+
+export const DEFAULTS = Object.freeze({
+  LISTEN_HOST: '0.0.0.0',
+  LISTEN_PORT: 8081,
+  MANAGEMENT_HOST: '0.0.0.0',
+  MANAGEMENT_PORT: 9091,
+  UPSTREAM_URL: 'http://127.0.0.1:8080',
+  UPSTREAM_CONNECT_TIMEOUT_MS: 5_000,
+  UPSTREAM_TIMEOUT_MS: 60_000, // like nginx's proxy_read_timeout
+  AUTH_REALM: 'Restricted',
+  USER_HEADER: 'X-Forwarded-User',
+  FORWARD_AUTHORIZATION: false,
+  LOG_LEVEL: 'info'
+})
+
+export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+/** Headers the proxy owns or that define message framing: letting USER_HEADER name one would break requests. */
+const RESERVED_HEADERS = new Set([
+  'host', 'authorization', 'proxy-authorization', 'cookie', 'connection', 'keep-alive', 'proxy-connection',
+  'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'content-type', 'expect',
+  'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded'
+])
+
+export interface StaticCredentialsConfig {
+  readonly username: string
+  /** Exactly one of password / passwordFile is set; the file wins when both are given. */
+  readonly password?: string
+  readonly passwordFile?: string
+}
+
+export interface Config {
+  readonly listen: { readonly host: string, readonly port: number }
+  readonly management: { readonly host: string, readonly port: number }
+  readonly upstream: {
+    /** Origin only, e.g. http://127.0.0.1:8080 */
+    readonly url: string
+    readonly connectTimeoutMs: number
+    readonly timeoutMs: number
+  }
+  readonly auth: {
+    readonly realm: string
+    readonly htpasswdFile?: string
+    readonly static?: StaticCredentialsConfig
+    /** Canonical spelling as configured, e.g. X-Forwarded-User. */
+    readonly userHeader: string
+    readonly forwardAuthorization: boolean
+  }
+  readonly logLevel: string
+}
+
+// RFC 9110 §5.1: field-name = token; tchar excludes separators and whitespace.
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// RFC 9110 §11.2 quoted-string content that needs no escaping; we refuse `"`, `\` and controls outright.
+const REALM_RE = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/
+/** RFC 5234 CTL: forbidden in user-ids and passwords (RFC 7617 §2) and in header values. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_RE = /[\x00-\x1f\x7f]/
+export function hasControlCharacters (value: string): boolean { return CONTROL_RE.test(value) }
+
+const DURATION_RE = /^(\d+)(ms|s|m|h)?$/
+const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/** Collects problems while reading variables, so all of them are reported at once. */
+class EnvReader {
+  readonly problems: string[] = []
+  readonly #env: Env
+  constructor (env: Env) { this.#env = env }
+
+  /** The trimmed value, or undefined when unset or blank. */
+  get (name: string): string | undefined {
+    const value = this.#env[name]?.trim()
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  /** The raw value (no trimming): passwords may legitimately begin or end with spaces. */
+  raw (name: string): string | undefined {
+    const value = this.#env[name]
+    return value === undefined || value === '' ? undefined : value
+  }
+
+  problem (name: string, message: string): void { this.problems.push(`${name}: ${message}`) }
+
+  port (name: string, fallback: number): number {
+    const value = this.get(name)
+    if (value === undefined) return fallback
+    const port = Number(value)
+    if (!/^\d{1,5}$/.test(value) || port > 65535) {
+      this.problem(name, `must be a TCP port number 0-65535, got "${value}"`)
+      return fallback
+    }
+    return port
+  }
+
+  boolean (name: string, fallback: boolean): boolean {
+    const value = this.get(name)
+    if (value === undefined) return fallback
+    const lower = value.toLowerCase()
+    if (lower === 'true' || lower === '1' || lower === 'yes') return true
+    if (lower === 'false' || lower === '0' || lower === 'no') return false
+    this.problem(name, `must be true or false, got "${value}"`)
+    return fallback
+  }
+
+  /** "250ms", "5s", "2m", "1h"; a bare number is seconds (as in nginx). */
+  durationMs (name: string, fallback: number): number {
+    const value = this.get(name)
+    if (value === undefined) return fallback
+    const match = DURATION_RE.exec(value)
+    const ms = match ? Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? 's'] ?? 1000) : Number.NaN
+    if (!Number.isSafeInteger(ms) || ms <= 0 || ms > 2_147_483_647) {
+      this.problem(name, `must be a positive duration such as 500ms, 30s or 2m, got "${value}"`)
+      return fallback
+    }
+    return ms
+  }
+
+  oneOf (name: string, allowed: readonly string[], fallback: string): string {
+    const value = this.get(name)
+    if (value === undefined) return fallback
+    if (!allowed.includes(value)) this.problem(name, `must be one of ${allowed.join(', ')}, got "${value}"`)
+    return value
+  }
+}
+
+function readUpstreamUrl (r: EnvReader): string {
+  const value = r.get('UPSTREAM_URL') ?? DEFAULTS.UPSTREAM_URL
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    r.problem('UPSTREAM_URL', `must be an absolute http:// or https:// URL, got "${value}"`)
+    return DEFAULTS.UPSTREAM_URL
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    r.problem('UPSTREAM_URL', `must use http:// or https://, got "${url.protocol}"`)
+  } else if (url.username !== '' || url.password !== '') {
+    r.problem('UPSTREAM_URL', 'must not contain credentials')
+  } else if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    // The proxy forwards the client's path verbatim; a base path would silently rewrite every request.
+    r.problem('UPSTREAM_URL', `must be an origin only (scheme, host, port), without a path, query or fragment, got "${value}"`)
+  }
+  return url.origin
+}
+
+function readUserHeader (r: EnvReader): string {
+  const value = r.get('USER_HEADER') ?? DEFAULTS.USER_HEADER
+  if (!TOKEN_RE.test(value)) {
+    r.problem('USER_HEADER', `must be a valid HTTP header name, got "${value}"`)
+  } else if (RESERVED_HEADERS.has(value.toLowerCase())) {
+    r.problem('USER_HEADER', `must not be a header the proxy or HTTP itself controls, got "${value}"`)
+  }
+  return value
+}
+
+function readRealm (r: EnvReader): string {
+  const value = r.get('AUTH_REALM') ?? DEFAULTS.AUTH_REALM
+  if (!REALM_RE.test(value) || value.length > 128) {
+    // The realm is sent inside a quoted-string (RFC 7617 §2); quotes, backslashes and controls would break it.
+    r.problem('AUTH_REALM', 'must be 1-128 printable ASCII characters without " or \\')
+  }
+  return value
+}
+
+function readStaticCredentials (r: EnvReader): StaticCredentialsConfig | undefined {
+  const username = r.get('AUTH_USERNAME')
+  const password = r.raw('AUTH_PASSWORD')
+  const passwordFile = r.get('AUTH_PASSWORD_FILE')
+  if (username === undefined) {
+    if (password !== undefined) r.problem('AUTH_PASSWORD', 'is set but AUTH_USERNAME is not')
+    if (passwordFile !== undefined) r.problem('AUTH_PASSWORD_FILE', 'is set but AUTH_USERNAME is not')
+    return undefined
+  }
+  // RFC 7617 §2: the user-id cannot contain a colon; controls are forbidden in both parts.
+  if (username.includes(':') || hasControlCharacters(username)) {
+    r.problem('AUTH_USERNAME', 'must not contain ":" or control characters')
+  }
+  if (passwordFile !== undefined) return { username, passwordFile } // the file wins over AUTH_PASSWORD
+  if (password === undefined) {
+    r.problem('AUTH_USERNAME', 'is set but neither AUTH_PASSWORD nor AUTH_PASSWORD_FILE is')
+    return undefined
+  }
+  if (hasControlCharacters(password)) r.problem('AUTH_PASSWORD', 'must not contain control characters')
+  return { username, password }
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Reads and validates the whole configuration. Throws one ConfigError listing every problem. */
+export function loadConfig (env: Env = process.env): Config {
+  const r = new EnvReader(env)
+  const listen = { host: r.get('LISTEN_HOST') ?? DEFAULTS.LISTEN_HOST, port: r.port('LISTEN_PORT', DEFAULTS.LISTEN_PORT) }
+  const management = {
+    host: r.get('MANAGEMENT_HOST') ?? DEFAULTS.MANAGEMENT_HOST,
+    port: r.port('MANAGEMENT_PORT', DEFAULTS.MANAGEMENT_PORT)
+  }
+  if (listen.port !== 0 && listen.port === management.port) {
+    r.problem('MANAGEMENT_PORT', `must differ from LISTEN_PORT (both are ${listen.port})`)
+  }
+  const upstream = {
+    url: readUpstreamUrl(r),
+    connectTimeoutMs: r.durationMs('UPSTREAM_CONNECT_TIMEOUT', DEFAULTS.UPSTREAM_CONNECT_TIMEOUT_MS),
+    timeoutMs: r.durationMs('UPSTREAM_TIMEOUT', DEFAULTS.UPSTREAM_TIMEOUT_MS)
+  }
+  const htpasswdFile = r.get('HTPASSWD_FILE')
+  const staticCredentials = readStaticCredentials(r)
+  if (htpasswdFile === undefined && staticCredentials === undefined && r.get('AUTH_USERNAME') === undefined) {
+    // Fail closed: a proxy with no credentials would either let everyone in or no one.
+    r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, or AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE')
+  }
+  const auth = {
+    realm: readRealm(r),
+    ...(htpasswdFile !== undefined && { htpasswdFile }),
+    ...(staticCredentials !== undefined && { static: staticCredentials }),
+    userHeader: readUserHeader(r),
+    forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', DEFAULTS.FORWARD_AUTHORIZATION)
+  }
+  const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL)
+
+  if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
+  return deepFreeze({ listen, management, upstream, auth, logLevel })
+}

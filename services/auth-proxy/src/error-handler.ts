@@ -1,0 +1,61 @@
+// The one place errors become responses: a short body with the stable code and the request id, in the
+// format the client asked for, and never a stack trace or an upstream's internal message.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError } from './errors.ts'
+
+interface PublicError { statusCode: number, code: string, message: string }
+
+const OUR_CODE = /^AUTH_PROXY_ERR_/
+
+/** Maps any error to what the client may see. Unknown errors become a bare 500 / client errors a bare 400. */
+function toPublic (err: FastifyError): PublicError {
+  const statusCode = err.statusCode ?? 500
+  if (typeof err.code === 'string' && OUR_CODE.test(err.code)) return { statusCode, code: err.code, message: err.message }
+  if (statusCode === 401 && err.code === 'FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER') {
+    return { statusCode, code: 'AUTH_PROXY_ERR_UNAUTHORIZED', message: 'Authentication required' }
+  }
+  if (statusCode >= 400 && statusCode < 500) {
+    // Fastify's own client errors (bad URL, header too large, …): keep the status, hide the internals.
+    const fallback = new BadRequestError()
+    return { statusCode, code: fallback.code, message: fallback.message }
+  }
+  const internal = new InternalError()
+  return { statusCode: 500, code: internal.code, message: internal.message }
+}
+
+function escapeHtml (text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+export function sendError (request: FastifyRequest, reply: FastifyReply, error: PublicError): void {
+  const accept = request.headers.accept ?? ''
+  reply.code(error.statusCode)
+  if (accept.includes('application/json')) {
+    void reply.type('application/json; charset=utf-8')
+      .send(JSON.stringify({ statusCode: error.statusCode, code: error.code, message: error.message, requestId: request.id }))
+  } else if (accept.includes('text/html')) {
+    const title = `${error.statusCode} ${escapeHtml(error.message)}`
+    void reply.type('text/html; charset=utf-8')
+      .send(`<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1><p>${escapeHtml(error.code)} · request ${escapeHtml(request.id)}</p></body></html>\n`)
+  } else {
+    void reply.type('text/plain; charset=utf-8').send(`${error.statusCode} ${error.message} (${error.code}, request ${request.id})\n`)
+  }
+}
+
+/** Logs what an operator needs and answers the client. Upstream failures are operational, not bugs: no stack. */
+export function handleError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const error = toPublic(err)
+  if (error.code === InternalError.prototype.code) request.log.error({ err }, 'request failed')
+  else if (error.statusCode >= 500) request.log.warn({ code: error.code, cause: causeCodes(err).at(-1) }, 'request failed')
+  sendError(request, reply, error)
+}
+
+
+export function installErrorHandling (app: FastifyInstance): void {
+  app.setErrorHandler(handleError)
+  // Every path is routed for every forwarded method, so "not found" means the method is not forwarded.
+  app.setNotFoundHandler((request, reply) => {
+    const err = new MethodNotAllowedError()
+    sendError(request, reply, { statusCode: err.statusCode, code: err.code, message: err.message })
+  })
+}

@@ -1,0 +1,49 @@
+// Every error the proxy can produce, with a stable code. Codes are part of the public interface: they appear in
+// response bodies and logs and are documented in docs/errors.md (a test keeps the two in step).
+import createError from '@fastify/error'
+
+/** Invalid or missing settings at start-up; the message lists every problem, each naming its variable. */
+export const ConfigError = createError('AUTH_PROXY_ERR_CONFIG', 'invalid configuration:\n%s', 500)
+
+/** A credentials source (htpasswd file, password file) could not be read or parsed at start-up. */
+export const CredentialsLoadError = createError('AUTH_PROXY_ERR_CREDENTIALS_LOAD', '%s', 500)
+
+/** No, malformed or wrong credentials. Deliberately one error for all three: never say which part was wrong. */
+export const UnauthorizedError = createError('AUTH_PROXY_ERR_UNAUTHORIZED', 'Authentication required', 401)
+
+/** The request cannot be forwarded as sent (malformed percent-encoding, dot-segments in the path, …). */
+export const BadRequestError = createError('AUTH_PROXY_ERR_BAD_REQUEST', 'Bad request', 400)
+
+/** The method is not forwarded (TRACE would echo credentials back; CONNECT would open a tunnel). */
+export const MethodNotAllowedError = createError('AUTH_PROXY_ERR_METHOD_NOT_ALLOWED', 'Method not allowed', 405)
+
+/** The upstream refused the connection, was unreachable, or broke the connection before answering. */
+export const UpstreamUnavailableError = createError('AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE', 'Upstream unavailable', 502)
+
+/** The upstream did not connect or answer within the configured timeout. */
+export const UpstreamTimeoutError = createError('AUTH_PROXY_ERR_UPSTREAM_TIMEOUT', 'Upstream timed out', 504)
+
+/** The upstream answered with something that cannot be relayed (e.g. an invalid status code). */
+export const BadGatewayError = createError('AUTH_PROXY_ERR_BAD_GATEWAY', 'Bad gateway', 502)
+
+/** A credential backend could not decide (reserved for network backends such as LDAP). */
+export const BackendUnavailableError = createError('AUTH_PROXY_ERR_BACKEND_UNAVAILABLE', 'Authentication backend unavailable', 503)
+
+/** Anything unexpected. The body says only this; the cause goes to the log. */
+export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal error', 500)
+
+/** All codes, for the documentation test and for error handling that must recognise our own errors. */
+export const ERROR_CODES: readonly string[] = Object.freeze([
+  ConfigError, CredentialsLoadError, UnauthorizedError, BadRequestError, MethodNotAllowedError,
+  UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
+].map((E) => E.prototype.code))
+
+/** Codes along an error's cause chain, outermost first (e.g. our code, reply-from's, then ECONNREFUSED). */
+export function causeCodes (err: unknown): string[] {
+  const codes: string[] = []
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (typeof code === 'string') codes.push(code)
+  }
+  return codes
+}

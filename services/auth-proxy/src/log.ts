@@ -1,0 +1,34 @@
+// Logger options shared by both listeners. Secrets never reach the log: request objects are serialised
+// to an allow-list of fields (no headers at all), and the usual secret-bearing paths are redacted as a
+// second line of defence for anything logged by hand.
+import type { FastifyLoggerOptions, FastifyRequest } from 'fastify'
+import type { LoggerOptions } from 'pino'
+
+export const REDACT_PATHS = Object.freeze([
+  'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers["proxy-authorization"]',
+  'headers.cookie',
+  'password'
+])
+
+/** The path without its query: query strings often carry tokens (Jupyter's ?token=…). */
+export function pathOf (url: string | undefined): string {
+  if (url === undefined) return ''
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+export function loggerOptions (level: string): FastifyLoggerOptions & LoggerOptions {
+  return {
+    level,
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
+    serializers: {
+      req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.socket.remoteAddress ?? '' }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
+    }
+  }
+}

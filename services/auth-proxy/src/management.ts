@@ -1,0 +1,47 @@
+// The management listener: liveness and readiness for the kubelet, without authentication, on a port
+// the Service does not expose. Kept apart from the public port so no app path can shadow it.
+import { connect } from 'node:net'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import { loggerOptions } from './log.ts'
+
+export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
+
+export interface ReadinessSources {
+  /** True when every credential backend holds usable credentials. */
+  credentialsReady (): boolean
+  /** URL of the app; it is "answering" when it accepts a TCP connection (as a tcpSocket probe would). */
+  readonly upstreamUrl: string
+  /** False once shutdown began, so endpoints stop routing to this Pod first. */
+  accepting (): boolean
+}
+
+/** Resolves true when something accepts a TCP connection at the URL's host and port within the timeout. */
+export async function probeTcp (url: string, timeoutMs = UPSTREAM_PROBE_TIMEOUT_MS): Promise<boolean> {
+  const { hostname, port, protocol } = new URL(url)
+  return await new Promise((resolve) => {
+    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || (protocol === 'https:' ? 443 : 80)) })
+    const finish = (ok: boolean): void => { socket.destroy(); resolve(ok) }
+    socket.setTimeout(timeoutMs, () => { finish(false) })
+    socket.once('connect', () => { finish(true) })
+    socket.once('error', () => { finish(false) })
+  })
+}
+
+export function buildManagementApp (sources: ReadinessSources, logLevel: string): FastifyInstance {
+  // Probes hit this every few seconds: no per-request log lines here.
+  const app = Fastify({ logger: loggerOptions(logLevel), logController: new LogController({ disableRequestLogging: true }) })
+
+  app.get('/healthz', async (_request, reply) => await reply.type('text/plain; charset=utf-8').send('ok\n'))
+
+  app.get('/readyz', async (_request, reply) => {
+    const checks = {
+      credentials: sources.credentialsReady(),
+      upstream: await probeTcp(sources.upstreamUrl),
+      accepting: sources.accepting()
+    }
+    const ready = checks.credentials && checks.upstream && checks.accepting
+    return await reply.code(ready ? 200 : 503).send({ ready, checks })
+  })
+
+  return app
+}

@@ -1,0 +1,80 @@
+// What crosses the proxy in headers, both ways.
+// Header maps are dictionaries keyed by field name, so deleting computed keys is the point here.
+/* eslint-disable @typescript-eslint/no-dynamic-delete */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyRequest } from 'fastify'
+
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection and must not be forwarded. Also
+ * Proxy-Authorization, which is addressed to a proxy, never to the app.
+ */
+export const HOP_BY_HOP = Object.freeze([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate'
+])
+
+/** Header names listed in a Connection field (RFC 9110 §7.6.1), lower-cased. */
+export function connectionListed (headers: IncomingHttpHeaders | Record<string, unknown>): string[] {
+  const value = headers.connection
+  if (typeof value !== 'string') return []
+  return value.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
+}
+
+/** Backends (CGI, WSGI, PHP) fold `-` and `_` together, so X_Forwarded_User must die with X-Forwarded-User. */
+function normaliseName (name: string): string {
+  return name.toLowerCase().replaceAll('_', '-')
+}
+
+export interface ForwardingOptions {
+  /** Lower-cased names, in every spelling a backend might fold into one of the proxy's identity headers. */
+  readonly userHeader: string
+  readonly forwardAuthorization: boolean
+}
+
+/** uri-host [":" port] (RFC 3986 §3.2) in the characters a DNS name, an IPv4 or a bracketed IPv6 uses. */
+const AUTHORITY_RE = /^[A-Za-z0-9.\-_~[\]:%]+$/
+
+/** RFC 7239 §6: IPv6 addresses are bracketed and, containing ':', the value must be quoted. */
+function forwardedNode (address: string): string {
+  return address.includes(':') ? `"[${address}]"` : address
+}
+
+/**
+ * Builds the upstream request's headers from the client's. Runs after reply-from has removed `Connection`
+ * and every header it lists, so whatever is set here cannot be stripped by a client.
+ */
+export function rewriteRequestHeaders (
+  request: Pick<FastifyRequest, 'headers' | 'socket' | 'protocol'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
+  options: ForwardingOptions
+): Record<string, string | string[] | undefined> {
+  const identityNames = new Set([normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
+    'x-forwarded-proto', 'x-real-ip', 'forwarded'])
+  for (const name of Object.keys(headers)) {
+    if (HOP_BY_HOP.includes(name) || identityNames.has(normaliseName(name))) delete headers[name]
+  }
+  if (!options.forwardAuthorization) delete headers.authorization
+
+  // Host is passed through (as oauth2-proxy does): apps build absolute URLs and check Origin against it.
+  const host = request.headers.host
+  if (host !== undefined) headers.host = host
+
+  const clientAddress = request.socket.remoteAddress ?? ''
+  const proto = request.protocol
+  headers['x-forwarded-for'] = clientAddress
+  headers['x-real-ip'] = clientAddress
+  headers['x-forwarded-proto'] = proto
+  if (host !== undefined) headers['x-forwarded-host'] = host
+  // RFC 7239 §4: the standard form of the same facts. A Host value that is not a plain authority is left out
+  // rather than quoted, so a client cannot inject extra Forwarded parameters through it.
+  const hostParam = host !== undefined && AUTHORITY_RE.test(host) ? `;host="${host}"` : ''
+  headers.forwarded = `for=${forwardedNode(clientAddress)};proto=${proto}${hostParam}`
+  if (user !== undefined) headers[options.userHeader.toLowerCase()] = user
+  return headers
+}
+
+/** Removes hop-by-hop fields from the upstream's response (RFC 9110 §7.6.1). */
+export function rewriteResponseHeaders<H extends Record<string, unknown>> (headers: H): H {
+  for (const name of connectionListed(headers)) delete headers[name]
+  for (const name of HOP_BY_HOP) delete headers[name]
+  return headers
+}

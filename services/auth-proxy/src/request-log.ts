@@ -1,0 +1,24 @@
+// One JSON line per request: method, path (no query: it may carry tokens), status, duration and user.
+// Never headers, so never an Authorization header, a cookie or a password. Replaces Fastify's two
+// lines (incoming/completed) through its LogController extension point.
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { pathOf } from './log.ts'
+
+export class RequestLogController extends LogController {
+  override incomingRequest (): void {}
+
+  override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const line = {
+      method: request.method,
+      path: pathOf(request.url),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      user: request.identity?.user,
+      client: request.socket.remoteAddress,
+      // The response broke after it started (e.g. the upstream died mid-body): the status alone would lie.
+      ...(error != null && { aborted: (error as NodeJS.ErrnoException).code ?? error.name })
+    }
+    if (error != null) request.log.warn(line, 'request aborted')
+    else request.log.info(line, 'request')
+  }
+}

@@ -18,6 +18,13 @@ declare module 'fastify' {
     /** The credential check in force; set once the backends have loaded. */
     credentials: CredentialBackend
   }
+  interface FastifyRequest {
+    /**
+     * The peer's address, captured when the request arrives: by the time the response finishes the
+     * socket may already be gone (request.socket is then null).
+     */
+    clientAddress: string
+  }
 }
 
 export interface BuildOptions {
@@ -36,6 +43,11 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   })
 
   installErrorHandling(app)
+  app.decorateRequest('clientAddress', '')
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.clientAddress = request.socket.remoteAddress ?? ''
+    done()
+  })
 
   app.register(fp(async (instance) => {
     const backend = await loadBackends(config.auth)

@@ -27,7 +27,7 @@ export function loggerOptions (level: string): FastifyLoggerOptions & LoggerOpti
     level,
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     serializers: {
-      req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.socket.remoteAddress ?? '' }),
+      req: (req: FastifyRequest) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.clientAddress }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode })
     }
   }

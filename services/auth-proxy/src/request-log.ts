@@ -14,7 +14,7 @@ export class RequestLogController extends LogController {
       status: reply.statusCode,
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       user: request.identity?.user,
-      client: request.socket.remoteAddress,
+      client: request.clientAddress,
       // The response broke after it started (e.g. the upstream died mid-body): the status alone would lie.
       ...(error != null && { aborted: (error as NodeJS.ErrnoException).code ?? error.name })
     }

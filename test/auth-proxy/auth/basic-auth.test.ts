@@ -3,7 +3,7 @@
 import t, { type Test } from 'tap'
 import { basic, send } from '../../helpers/http.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { startUpstream, type Upstream } from '../../helpers/upstream.ts'
+import { startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
 
 const CHALLENGE = 'Basic realm="Restricted", charset="UTF-8"'
 let upstream: Upstream
@@ -29,7 +29,7 @@ async function expectChallenge (t: Test, authorization: string | undefined, what
 t.test('correct credentials reach the upstream', async (t) => {
   const res = await send(`${proxy.url}/`, { headers: { authorization: basic('admin', 'admin1041') } })
   t.equal(res.status, 200)
-  t.equal(JSON.parse(res.body).headers['x-forwarded-user'], 'admin')
+  t.equal((JSON.parse(res.body) as Received).headers['x-forwarded-user'], 'admin')
 })
 
 t.test('the scheme name is case-insensitive (RFC 7235 §2.1)', async (t) => {

@@ -44,7 +44,7 @@ function forwardedNode (address: string): string {
  * and every header it lists, so whatever is set here cannot be stripped by a client.
  */
 export function rewriteRequestHeaders (
-  request: Pick<FastifyRequest, 'headers' | 'socket' | 'protocol'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
+  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'protocol'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
   options: ForwardingOptions
 ): Record<string, string | string[] | undefined> {
   const identityNames = new Set([normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
@@ -58,7 +58,7 @@ export function rewriteRequestHeaders (
   const host = request.headers.host
   if (host !== undefined) headers.host = host
 
-  const clientAddress = request.socket.remoteAddress ?? ''
+  const clientAddress = request.clientAddress
   const proto = request.protocol
   headers['x-forwarded-for'] = clientAddress
   headers['x-real-ip'] = clientAddress

@@ -23,7 +23,11 @@ export function basic (user: string, password: string): string {
 export async function send (url: string, options: SendOptions = {}): Promise<Response> {
   return await new Promise((resolve, reject) => {
     const headers = options.rawHeaders !== undefined ? [...options.rawHeaders] : options.headers
-    const req = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
+    // Split by hand: new URL() would normalise the path (dot-segments, %2e%2e), hiding what the proxy gets.
+    const match = /^http:\/\/([^/:]+):(\d+)(\/.*)?$/.exec(url)
+    if (match === null) throw new Error(`send() takes http://host:port/path, got ${url}`)
+    const target = { hostname: match[1], port: Number(match[2]), path: match[3] ?? '/' }
+    const req = httpRequest({ ...target, method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {

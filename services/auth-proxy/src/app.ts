@@ -10,6 +10,7 @@ import basicAuth from './auth/basic-auth.ts'
 import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './log.ts'
+import { rejectUnsafePath } from './proxy/path-guard.ts'
 import proxy from './proxy/proxy.ts'
 import { RequestLogController } from './request-log.ts'
 
@@ -46,7 +47,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.decorateRequest('clientAddress', '')
   app.addHook('onRequest', (request, _reply, done) => {
     request.clientAddress = request.socket.remoteAddress ?? ''
-    done()
+    // Before authentication, as nginx does: a malformed request is refused whoever sends it.
+    done(rejectUnsafePath(request.url))
   })
 
   app.register(fp(async (instance) => {

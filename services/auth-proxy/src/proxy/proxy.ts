@@ -41,6 +41,12 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
         rewriteRequestHeaders(request, headers, request.identity?.user, opts.forwarding),
       rewriteHeaders: (headers) => rewriteResponseHeaders(headers),
       onError: (reply, { error }) => { reply.send(upstreamError(error)) },
+      onResponse: (_request, reply, res) => {
+        // reply-from calls this even after it answered with an error itself (e.g. an invalid upstream status
+        // code): then the upstream body must be destroyed, or its socket is never released.
+        if (reply.sent) res.stream.destroy()
+        else reply.send(res.stream)
+      },
       queryString: rawQuery,
       // A proxy must not replay requests on its own: reply-from would retry GETs on 503 otherwise.
       retryDelay: () => null

@@ -1,0 +1,115 @@
+// The app down, slow or dying: short coded answers, no stack traces, and the proxy keeps serving.
+import { createServer, type Server } from 'node:http'
+import t, { type Test } from 'tap'
+import { basic, send } from '../../helpers/http.ts'
+import { startProxy } from '../../helpers/proxy.ts'
+import { freePort, startUpstream } from '../../helpers/upstream.ts'
+
+const AUTH = { authorization: basic('admin', 'admin1041') }
+const CREDS = { AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041' }
+
+function noStack (t: Test, body: string): void {
+  t.notMatch(body, /\n\s+at |node:internal|ECONNREFUSED|127\.0\.0\.1:\d+/, 'no stack trace or internal detail in the body')
+}
+
+t.test('connection refused → 502, then recovery when the app starts on the same port, without restarting the proxy', async (t) => {
+  const port = await freePort()
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${port}` })
+  t.teardown(async () => { await proxy.close() })
+
+  const down = await send(`${proxy.url}/`, { headers: AUTH })
+  t.equal(down.status, 502)
+  t.match(down.body, /^502 Upstream unavailable \(AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE, request [0-9a-f]{8}\)\n$/)
+  noStack(t, down.body)
+
+  const upstream = await startUpstream(undefined, port)
+  t.teardown(async () => { await upstream.close() })
+  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 200)
+
+  await upstream.close()
+  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 502, 'down again: 502 again')
+})
+
+t.test('JSON clients get the error as JSON', async (t) => {
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${await freePort()}` })
+  t.teardown(async () => { await proxy.close() })
+  const res = await send(`${proxy.url}/api`, { headers: { ...AUTH, accept: 'application/json' } })
+  t.equal(res.status, 502)
+  t.match(res.headers['content-type'], /^application\/json/)
+  t.match(JSON.parse(res.body), { statusCode: 502, code: 'AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE', message: 'Upstream unavailable' })
+})
+
+t.test('browsers get the error as HTML', async (t) => {
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${await freePort()}` })
+  t.teardown(async () => { await proxy.close() })
+  const res = await send(`${proxy.url}/`, { headers: { ...AUTH, accept: 'text/html,application/xhtml+xml' } })
+  t.equal(res.status, 502)
+  t.match(res.headers['content-type'], /^text\/html/)
+  t.match(res.body, /<h1>502 Upstream unavailable<\/h1>/)
+})
+
+t.test('upstream too slow to answer → 504 after UPSTREAM_TIMEOUT; the proxy keeps serving', async (t) => {
+  const upstream = await startUpstream((req, res) => {
+    if (req.url === '/slow') { setTimeout(() => { res.end('late') }, 2_000); return }
+    res.end('fast')
+  })
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: upstream.url, UPSTREAM_TIMEOUT: '200ms' })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  const started = Date.now()
+  const slow = await send(`${proxy.url}/slow`, { headers: AUTH })
+  t.equal(slow.status, 504)
+  t.match(slow.body, /AUTH_PROXY_ERR_UPSTREAM_TIMEOUT/)
+  noStack(t, slow.body)
+  t.ok(Date.now() - started < 1_900, 'answered before the upstream would have')
+  t.equal((await send(`${proxy.url}/fast`, { headers: AUTH })).body, 'fast')
+})
+
+t.test('upstream that accepts and then closes without answering → 502', async (t) => {
+  const server: Server = createServer((req) => { req.socket.destroy() })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${address.port}` })
+  t.teardown(async () => { await proxy.close(); await new Promise((resolve) => server.close(resolve)) })
+  const res = await send(`${proxy.url}/`, { headers: AUTH })
+  t.equal(res.status, 502)
+  noStack(t, res.body)
+})
+
+t.test('upstream with a status code HTTP does not allow → 502, not 500, and its connection is released', async (t) => {
+  const { createServer: createTcp } = await import('node:net')
+  const upstreamSockets = new Set<import('node:net').Socket>()
+  let released = 0
+  const server = createTcp((socket) => {
+    upstreamSockets.add(socket)
+    socket.on('close', () => { released++ })
+    socket.end('HTTP/1.1 999 Nope\r\n\r\n') // three digits, so the parser takes it; Fastify cannot send it on
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${address.port}` })
+  t.teardown(async () => {
+    await proxy.close()
+    for (const socket of upstreamSockets) socket.destroy()
+    await new Promise((resolve) => server.close(resolve))
+  })
+  const res = await send(`${proxy.url}/`, { headers: AUTH })
+  t.equal(res.status, 502)
+  t.match(res.body, /AUTH_PROXY_ERR_BAD_GATEWAY/)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(released, 1, 'the upstream connection was closed, not leaked')
+  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 502, 'still serving')
+})
+
+t.test('bad input is a 4xx, never a 500: malformed percent-encoding and dot-segments', async (t) => {
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: upstream.url })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  for (const path of ['/%', '/%zz', '/a/%2e%2e/b', '/a/../b', '/..%2fetc/passwd']) {
+    const res = await send(`${proxy.url}${path}`, { headers: AUTH })
+    t.equal(res.status, 400, path)
+    t.match(res.body, /AUTH_PROXY_ERR_BAD_REQUEST/, `${path}: coded body`)
+  }
+  t.equal(upstream.received.length, 0, 'none of them reached the app')
+})

@@ -6,6 +6,7 @@ import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError } fro
 interface PublicError { statusCode: number, code: string, message: string }
 
 const OUR_CODE = /^AUTH_PROXY_ERR_/
+const INTERNAL_CODE = new InternalError().code
 
 /** Maps any error to what the client may see. Unknown errors become a bare 500 / client errors a bare 400. */
 function toPublic (err: FastifyError): PublicError {
@@ -45,7 +46,7 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
 /** Logs what an operator needs and answers the client. Upstream failures are operational, not bugs: no stack. */
 export function handleError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const error = toPublic(err)
-  if (error.code === InternalError.prototype.code) request.log.error({ err }, 'request failed')
+  if (error.code === INTERNAL_CODE) request.log.error({ err }, 'request failed')
   else if (error.statusCode >= 500) request.log.warn({ code: error.code, cause: causeCodes(err).at(-1) }, 'request failed')
   sendError(request, reply, error)
 }

@@ -36,7 +36,7 @@ export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal er
 export const ERROR_CODES: readonly string[] = Object.freeze([
   ConfigError, CredentialsLoadError, UnauthorizedError, BadRequestError, MethodNotAllowedError,
   UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
-].map((E) => E.prototype.code))
+].map((E) => new E().code)) // the code is set per instance, not on the prototype
 
 /** Codes along an error's cause chain, outermost first (e.g. our code, reply-from's, then ECONNREFUSED). */
 export function causeCodes (err: unknown): string[] {

@@ -1,0 +1,47 @@
+// Logs: one line per request with the useful fields, and never a secret, whatever the traffic.
+import t from 'tap'
+import { basic, send } from '../helpers/http.ts'
+import { requestLines, startProxy } from '../helpers/proxy.ts'
+import { freePort, startUpstream } from '../helpers/upstream.ts'
+
+const PASSWORD = 'S3cr3t-P4ssw0rd-Never-Logged'
+const COOKIE = 'session=Cookie-Value-Never-Logged'
+const QUERY_TOKEN = 'Query-Token-Never-Logged'
+
+t.test('one JSON line per request: method, path, status, duration, user, client, request id', async (t) => {
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'alice', AUTH_PASSWORD: PASSWORD })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  await send(`${proxy.url}/ok?x=1`, { headers: { authorization: basic('alice', PASSWORD) } })
+  await send(`${proxy.url}/denied`)
+  const lines = requestLines(proxy)
+  t.equal(lines.length, 2, 'exactly one line per request')
+  t.match(lines[0], { msg: 'request', method: 'GET', path: '/ok', status: 200, user: 'alice', client: '127.0.0.1', reqId: /^[0-9a-f]{8}$/ })
+  t.type(lines[0]?.durationMs, 'number')
+  t.match(lines[1], { method: 'GET', path: '/denied', status: 401 })
+  t.equal(lines[1]?.user, undefined)
+  t.equal(proxy.logs.filter((l) => l.msg === 'incoming request' || l.msg === 'request completed').length, 0, 'no Fastify default lines')
+})
+
+t.test('secret scan: passwords, Authorization, cookies and query tokens never appear in any log line', async (t) => {
+  const port = await freePort()
+  const proxy = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${port}`, AUTH_USERNAME: 'alice', AUTH_PASSWORD: PASSWORD, LOG_LEVEL: 'trace' })
+  t.teardown(async () => { await proxy.close() })
+  const good = basic('alice', PASSWORD)
+  const wrong = basic('alice', `${PASSWORD}-wrong`)
+  const headers = { cookie: COOKIE, 'proxy-authorization': good }
+  // Successes (502: upstream down, so the error path logs too), failures, malformed and oversized traffic.
+  await send(`${proxy.url}/a?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: good } })
+  await send(`${proxy.url}/b?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: wrong } })
+  await send(`${proxy.url}/c`, { headers: { ...headers, authorization: `Basic ${Buffer.from(`alice${PASSWORD}`).toString('base64')}` } })
+  await send(`${proxy.url}/%zz?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: good } })
+  const upstream = await startUpstream(undefined, port)
+  t.teardown(async () => { await upstream.close() })
+  await send(`${proxy.url}/d?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: good } })
+  const all = proxy.rawLogs.join('')
+  t.ok(requestLines(proxy).length >= 4, 'traffic was logged')
+  for (const secret of [PASSWORD, good.slice(6), wrong.slice(6), COOKIE, 'Cookie-Value', QUERY_TOKEN]) {
+    t.notOk(all.includes(secret), `not in logs: ${secret.slice(0, 12)}…`)
+  }
+  t.notMatch(all, /authorization/i, 'no Authorization header at all')
+})

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    rendered manifests are untyped YAML data (type Manifest); walking them field by field is the point here */
 // The manifests users apply, checked with no cluster: rendered by kustomize, validated strictly against the
 // Kubernetes/OpenShift schemas, and held to the restricted Pod Security Standard and this project's promises.

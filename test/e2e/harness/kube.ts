@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument --
    rendered manifests are untyped YAML data (type Manifest); walking them field by field is the point here */
 // TEST HARNESS ONLY — renders the kustomize targets and adapts the base for `podman kube play` (4.3).
 // Workarounds, each for a podman limitation, never applied to the manifests users apply:

@@ -1,6 +1,8 @@
 // The proxy's configuration: one schema, read from the environment once at start-up.
 // Every problem is collected and reported together, each naming its variable (like oauth2-proxy's Validate()),
 // and the result is deeply frozen so no part of the app can change it later.
+import proxyAddr from '@fastify/proxy-addr'
+import { EnvReader, type Env } from './env.ts'
 import { ConfigError } from './errors.ts'
 
 export const DEFAULTS = Object.freeze({
@@ -14,6 +16,15 @@ export const DEFAULTS = Object.freeze({
   AUTH_REALM: 'Restricted',
   USER_HEADER: 'X-Forwarded-User',
   FORWARD_AUTHORIZATION: false,
+  HTPASSWD_RELOAD_INTERVAL_MS: 2_000, // "within a few seconds" of the kubelet updating the Secret
+  // ~1000 distinct credentials × ~200 bytes: bounded and small; 5 minutes caps how long a credential a backend
+  // cannot signal a change for (LDAP, later) keeps working from cache.
+  VERIFY_CACHE_SIZE: 1_000,
+  VERIFY_CACHE_TTL_MS: 5 * 60_000,
+  // 10 wrong passwords a minute per client: room for a lab of typists behind one NAT, ~14k guesses a day at most.
+  AUTH_FAILURE_LIMIT: 10,
+  AUTH_FAILURE_WINDOW_MS: 60_000,
+  AUTH_FAILURE_MAX_CLIENTS: 10_000, // ~1 MB at most, whatever the flood of addresses
   LOG_LEVEL: 'info'
 })
 
@@ -49,7 +60,12 @@ export interface Config {
     /** Canonical spelling as configured, e.g. X-Forwarded-User. */
     readonly userHeader: string
     readonly forwardAuthorization: boolean
+    readonly htpasswdReloadMs: number
+    readonly cache: { readonly maxEntries: number, readonly ttlMs: number }
+    readonly throttle: { readonly limit: number, readonly windowMs: number, readonly maxClients: number }
   }
+  /** Addresses/CIDRs of proxies in front of us (e.g. the OpenShift router) whose X-Forwarded-* we believe. */
+  readonly trustProxy: readonly string[]
   readonly logLevel: string
 }
 
@@ -61,73 +77,6 @@ const REALM_RE = /^[\x20\x21\x23-\x5b\x5d-\x7e]+$/
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL_RE = /[\x00-\x1f\x7f]/
 export function hasControlCharacters (value: string): boolean { return CONTROL_RE.test(value) }
-
-const DURATION_RE = /^(\d+)(ms|s|m|h)?$/
-const DURATION_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-type Env = Readonly<Record<string, string | undefined>>
-
-/** Collects problems while reading variables, so all of them are reported at once. */
-class EnvReader {
-  readonly problems: string[] = []
-  readonly #env: Env
-  constructor (env: Env) { this.#env = env }
-
-  /** The trimmed value, or undefined when unset or blank. */
-  get (name: string): string | undefined {
-    const value = this.#env[name]?.trim()
-    return value === undefined || value === '' ? undefined : value
-  }
-
-  /** The raw value (no trimming): passwords may legitimately begin or end with spaces. */
-  raw (name: string): string | undefined {
-    const value = this.#env[name]
-    return value === undefined || value === '' ? undefined : value
-  }
-
-  problem (name: string, message: string): void { this.problems.push(`${name}: ${message}`) }
-
-  port (name: string, fallback: number): number {
-    const value = this.get(name)
-    if (value === undefined) return fallback
-    const port = Number(value)
-    if (!/^\d{1,5}$/.test(value) || port > 65535) {
-      this.problem(name, `must be a TCP port number 0-65535, got "${value}"`)
-      return fallback
-    }
-    return port
-  }
-
-  boolean (name: string, fallback: boolean): boolean {
-    const value = this.get(name)
-    if (value === undefined) return fallback
-    const lower = value.toLowerCase()
-    if (lower === 'true' || lower === '1' || lower === 'yes') return true
-    if (lower === 'false' || lower === '0' || lower === 'no') return false
-    this.problem(name, `must be true or false, got "${value}"`)
-    return fallback
-  }
-
-  /** "250ms", "5s", "2m", "1h"; a bare number is seconds (as in nginx). */
-  durationMs (name: string, fallback: number): number {
-    const value = this.get(name)
-    if (value === undefined) return fallback
-    const match = DURATION_RE.exec(value)
-    const ms = match ? Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? 's'] ?? 1000) : Number.NaN
-    if (!Number.isSafeInteger(ms) || ms <= 0 || ms > 2_147_483_647) {
-      this.problem(name, `must be a positive duration such as 500ms, 30s or 2m, got "${value}"`)
-      return fallback
-    }
-    return ms
-  }
-
-  oneOf (name: string, allowed: readonly string[], fallback: string): string {
-    const value = this.get(name)
-    if (value === undefined) return fallback
-    if (!allowed.includes(value)) this.problem(name, `must be one of ${allowed.join(', ')}, got "${value}"`)
-    return value
-  }
-}
 
 function readUpstreamUrl (r: EnvReader): string {
   const value = r.get('UPSTREAM_URL') ?? DEFAULTS.UPSTREAM_URL
@@ -190,6 +139,21 @@ function readStaticCredentials (r: EnvReader): StaticCredentialsConfig | undefin
   return { username, password }
 }
 
+const TRUST_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function readTrustProxy (r: EnvReader): string[] {
+  const items = r.list('TRUST_PROXY')
+  for (const item of items) {
+    // Compiling one entry at a time names the bad one; proxy-addr is what Fastify uses to apply the list.
+    try {
+      if (!TRUST_KEYWORDS.has(item)) proxyAddr.compile(item)
+    } catch {
+      r.problem('TRUST_PROXY', `"${item}" is not an IP address, a CIDR range or one of ${[...TRUST_KEYWORDS].join(', ')}`)
+    }
+  }
+  return items
+}
+
 function deepFreeze<T> (value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child)
@@ -225,10 +189,21 @@ export function loadConfig (env: Env = process.env): Config {
     ...(htpasswdFile !== undefined && { htpasswdFile }),
     ...(staticCredentials !== undefined && { static: staticCredentials }),
     userHeader: readUserHeader(r),
-    forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', DEFAULTS.FORWARD_AUTHORIZATION)
+    forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', DEFAULTS.FORWARD_AUTHORIZATION),
+    htpasswdReloadMs: r.durationMs('HTPASSWD_RELOAD_INTERVAL', DEFAULTS.HTPASSWD_RELOAD_INTERVAL_MS),
+    cache: {
+      maxEntries: r.integer('VERIFY_CACHE_SIZE', DEFAULTS.VERIFY_CACHE_SIZE, 0, 1_000_000),
+      ttlMs: r.durationMs('VERIFY_CACHE_TTL', DEFAULTS.VERIFY_CACHE_TTL_MS)
+    },
+    throttle: {
+      limit: r.integer('AUTH_FAILURE_LIMIT', DEFAULTS.AUTH_FAILURE_LIMIT, 0, 1_000_000),
+      windowMs: r.durationMs('AUTH_FAILURE_WINDOW', DEFAULTS.AUTH_FAILURE_WINDOW_MS),
+      maxClients: r.integer('AUTH_FAILURE_MAX_CLIENTS', DEFAULTS.AUTH_FAILURE_MAX_CLIENTS, 1, 10_000_000)
+    }
   }
+  const trustProxy = readTrustProxy(r)
   const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL)
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
-  return deepFreeze({ listen, management, upstream, auth, logLevel })
+  return deepFreeze({ listen, management, upstream, auth, trustProxy, logLevel })
 }

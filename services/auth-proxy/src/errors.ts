@@ -11,6 +11,9 @@ export const CredentialsLoadError = createError('AUTH_PROXY_ERR_CREDENTIALS_LOAD
 /** No, malformed or wrong credentials. Deliberately one error for all three: never say which part was wrong. */
 export const UnauthorizedError = createError('AUTH_PROXY_ERR_UNAUTHORIZED', 'Authentication required', 401)
 
+/** The client failed authentication too often; it may try again after Retry-After seconds. */
+export const TooManyFailuresError = createError('AUTH_PROXY_ERR_TOO_MANY_FAILURES', 'Too many failed logins; try again later', 429)
+
 /** The request cannot be forwarded as sent (malformed percent-encoding, dot-segments in the path, …). */
 export const BadRequestError = createError('AUTH_PROXY_ERR_BAD_REQUEST', 'Bad request', 400)
 
@@ -34,7 +37,7 @@ export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal er
 
 /** All codes, for the documentation test and for error handling that must recognise our own errors. */
 export const ERROR_CODES: readonly string[] = Object.freeze([
-  ConfigError, CredentialsLoadError, UnauthorizedError, BadRequestError, MethodNotAllowedError,
+  ConfigError, CredentialsLoadError, UnauthorizedError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
   UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
 ].map((E) => new E().code)) // the code is set per instance, not on the prototype
 

@@ -15,6 +15,7 @@ export class RequestLogController extends LogController {
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       user: request.identity?.user,
       client: request.clientAddress,
+      ...(request.authFailure !== null && { auth: request.authFailure }),
       // The response broke after it started (e.g. the upstream died mid-body): the status alone would lie.
       ...(error != null && { aborted: (error as NodeJS.ErrnoException).code ?? error.name })
     }

@@ -11,7 +11,8 @@ let proxy: RunningProxy
 
 t.before(async () => {
   upstream = await startUpstream()
-  proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041' })
+  // The throttle is off here: this file sends far more bad credentials than it allows (see throttle.test.ts).
+  proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041', AUTH_FAILURE_LIMIT: '0' })
 })
 t.teardown(async () => {
   await proxy.close()

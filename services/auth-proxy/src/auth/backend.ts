@@ -20,6 +20,13 @@ export interface CredentialBackend {
   verify (user: string, password: string): Promise<Identity | null>
   /** True once the backend holds usable credentials. */
   ready (): boolean
+  /**
+   * Increases whenever the backend's credentials change (e.g. a reloaded file). A verify cache drops what it
+   * learnt under an older generation, so a changed or removed password stops working at once.
+   */
+  generation? (): number
+  /** Details for /readyz (e.g. a refused reload), never secrets. */
+  status? (): object
   close? (): Promise<void>
 }
 
@@ -49,6 +56,15 @@ export class BackendChain implements CredentialBackend {
 
   ready (): boolean {
     return this.backends.every((b) => b.ready())
+  }
+
+  generation (): number {
+    // Every member's generation only grows, so the sum changes whenever any of them does.
+    return this.backends.reduce((sum, b) => sum + (b.generation?.() ?? 0), 0)
+  }
+
+  status (): object {
+    return Object.fromEntries(this.backends.map((b) => [b.name, b.status?.() ?? { ready: b.ready() }]))
   }
 
   async close (): Promise<void> {

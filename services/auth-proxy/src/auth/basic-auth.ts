@@ -1,26 +1,34 @@
 // HTTP Basic authentication (RFC 7617) in front of every public route, via @fastify/basic-auth.
-// Header parsing (scheme, token68, base64, control characters, the colon) is the plugin's; deciding
-// whether the credentials are valid is the backend's.
+// Header parsing (scheme, token68, base64, control characters, the colon) is the plugin's; deciding whether
+// the credentials are valid is the backend's; counting failures per client is the throttle's.
 import fastifyBasicAuth from '@fastify/basic-auth'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyError, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
-import { BackendUnavailableError, UnauthorizedError } from '../errors.ts'
+import { BackendUnavailableError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
+import type { FailureThrottle } from './throttle.ts'
+
+/** Why a request was not authenticated, for the log line and metrics. Never includes what was sent. */
+export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'throttled' | 'unavailable'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set once the credentials were accepted; null before that. */
     identity: Identity | null
+    authFailure: AuthFailure | null
   }
 }
 
 export interface BasicAuthPluginOptions {
   readonly backend: CredentialBackend
   readonly realm: string
+  readonly throttle: FailureThrottle
 }
 
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, opts) => {
   app.decorateRequest('identity', null)
+  app.decorateRequest('authFailure', null)
+  const { throttle } = opts
 
   await app.register(fastifyBasicAuth, {
     // RFC 7617 §2.1: announce UTF-8 so browsers encode non-ASCII user names and passwords the same way we decode them.
@@ -40,7 +48,34 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, 
       return undefined
     }
   })
-  app.addHook('onRequest', app.basicAuth)
+
+  const authenticate: onRequestHookHandler = function (request, reply, done) {
+    const client = request.clientAddress
+    const wait = throttle.retryAfter(client)
+    if (wait > 0) {
+      // Checked before any hashing: a blocked client costs us nothing.
+      request.authFailure = 'throttled'
+      void reply.header('retry-after', String(wait))
+      done(new TooManyFailuresError())
+      return
+    }
+    app.basicAuth(request, reply, (error?: Error) => {
+      const err = error as FastifyError | undefined
+      if (err === undefined) {
+        throttle.success(client)
+      } else {
+        request.authFailure = err.statusCode === 503
+          ? 'unavailable'
+          : err.code === 'FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER'
+            ? (request.headers.authorization === undefined ? 'missing' : 'malformed')
+            : 'invalid'
+        // A browser's first request carries no credentials: that is not a guess, so it is not counted.
+        if (request.authFailure === 'invalid' || request.authFailure === 'malformed') throttle.failure(client)
+      }
+      done(err)
+    })
+  }
+  app.addHook('onRequest', authenticate)
 }
 
 export default fp(basicAuthPlugin, { name: 'auth-proxy-basic-auth', fastify: '5.x' })

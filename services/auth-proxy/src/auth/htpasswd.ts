@@ -1,5 +1,8 @@
-// htpasswd files: `user:hash` per line, as written by Apache's htpasswd, openssl passwd or our `hash` command.
-import { readFile } from 'node:fs/promises'
+// htpasswd files: `user:hash` per line, as written by Apache's htpasswd, openssl passwd or `auth-proxy hash`.
+// The file is re-read when it changes — including Kubernetes' atomic swap of the `..data` symlink in a mounted
+// Secret — so passwords rotate without a restart. A bad new version never replaces a good old one.
+import { createHash } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
@@ -10,6 +13,24 @@ export interface HtpasswdEntry {
   readonly user: string
   readonly hash: string
   readonly scheme: HashScheme
+}
+
+/** The few logger methods the backend uses (pino's signature). */
+export interface BackendLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+export interface HtpasswdStatus {
+  readonly file: string
+  readonly users: number
+  /** Increases on every successful reload; verify caches compare it to drop what they learnt before. */
+  readonly generation: number
+  readonly reloads: number
+  readonly reloadFailures: number
+  /** Why the newest version of the file was refused (the previous one stays in force), if it was. */
+  readonly lastReloadError?: string
 }
 
 /**
@@ -51,45 +72,134 @@ function typicalHash (entries: Map<string, HtpasswdEntry>): HtpasswdEntry {
   return best.entry
 }
 
+interface Snapshot {
+  readonly entries: Map<string, HtpasswdEntry>
+  readonly dummy: HtpasswdEntry
+  readonly digest: string
+}
+
+/** What identifies a version of the file; stat() follows the symlinks, so a `..data` swap changes the inode. */
+function fingerprint (s: { ino: number, size: number, mtimeMs: number, ctimeMs: number }): string {
+  return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
+}
+
+async function readSnapshot (path: string): Promise<Snapshot> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new CredentialsLoadError(`HTPASSWD_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+  }
+  const entries = parseHtpasswd(text, path)
+  const typical = typicalHash(entries)
+  const dummy = { user: '', hash: await typical.scheme.dummyLike(typical.hash), scheme: typical.scheme }
+  return { entries, dummy, digest: createHash('sha256').update(text).digest('hex') }
+}
+
 export class HtpasswdBackend implements CredentialBackend {
   readonly name = HTPASSWD_BACKEND_NAME
   readonly path: string
-  #entries: Map<string, HtpasswdEntry>
-  #dummy: HtpasswdEntry
+  /** Password verifications actually run (cache misses and dummies included): the expensive part. */
+  verifications = 0
+  #snapshot: Snapshot
+  #fingerprint = ''
+  #generation = 1
+  #reloads = 0
+  #reloadFailures = 0
+  #lastReloadError: string | undefined
+  #timer: NodeJS.Timeout | undefined
+  #checking = false
+  readonly #log: BackendLog | undefined
 
-  private constructor (path: string, entries: Map<string, HtpasswdEntry>, dummy: HtpasswdEntry) {
+  private constructor (path: string, snapshot: Snapshot, log: BackendLog | undefined) {
     this.path = path
-    this.#entries = entries
-    this.#dummy = dummy
+    this.#snapshot = snapshot
+    this.#log = log
+    this.#warnAboutWeakHashes()
   }
 
-  static async load (path: string): Promise<HtpasswdBackend> {
-    let text: string
+  static async load (path: string, log?: BackendLog): Promise<HtpasswdBackend> {
+    const before = await stat(path).then(fingerprint, () => '')
+    const backend = new HtpasswdBackend(path, await readSnapshot(path), log)
+    backend.#fingerprint = before
+    return backend
+  }
+
+  /** Checks the file every `intervalMs` and swaps in a new valid version. The timer never keeps the process alive. */
+  watch (intervalMs: number): void {
+    this.#timer ??= setInterval(() => { void this.checkForChanges() }, intervalMs).unref()
+  }
+
+  /** One check: reloads when the file's identity changed. Resolves true when a new version was taken. */
+  async checkForChanges (): Promise<boolean> {
+    if (this.#checking) return false
+    this.#checking = true
     try {
-      text = await readFile(path, 'utf8')
-    } catch (err) {
-      throw new CredentialsLoadError(`HTPASSWD_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+      const current = await stat(this.path).then(fingerprint, (err: unknown) => `error:${(err as NodeJS.ErrnoException).code ?? ''}`)
+      if (current === this.#fingerprint) return false
+      this.#fingerprint = current
+      let next: Snapshot
+      try {
+        next = await readSnapshot(this.path)
+      } catch (err) {
+        this.#reloadFailures++
+        this.#lastReloadError = (err as Error).message
+        this.#log?.error({ file: this.path, err: { message: this.#lastReloadError } }, 'htpasswd reload failed; keeping the previous users')
+        return false
+      }
+      this.#lastReloadError = undefined
+      if (next.digest === this.#snapshot.digest) return false // touched, not changed
+      this.#snapshot = next
+      this.#generation++
+      this.#reloads++
+      this.#log?.info({ file: this.path, users: next.entries.size }, 'htpasswd reloaded')
+      this.#warnAboutWeakHashes()
+      return true
+    } finally {
+      this.#checking = false
     }
-    const entries = parseHtpasswd(text, path)
-    const typical = typicalHash(entries)
-    const dummy = { user: '', hash: await typical.scheme.dummyLike(typical.hash), scheme: typical.scheme }
-    return new HtpasswdBackend(path, entries, dummy)
   }
 
-  /** Users whose hashes use a weak scheme, for a start-up warning. */
-  weakUsers (): string[] {
-    return [...this.#entries.values()].filter((e) => e.scheme.weak).map((e) => e.user)
+  #warnAboutWeakHashes (): void {
+    const weak = [...this.#snapshot.entries.values()].filter((e) => e.scheme.weak)
+    if (weak.length === 0) return
+    this.#log?.warn({
+      file: this.path,
+      users: weak.map((e) => e.user),
+      schemes: [...new Set(weak.map((e) => e.scheme.name))]
+    }, 'htpasswd has users with weak password hashes (apr1, {SHA} or {SSHA}); re-hash them with bcrypt: auth-proxy hash USER')
   }
 
-  get size (): number { return this.#entries.size }
+  get size (): number { return this.#snapshot.entries.size }
+
+  generation (): number { return this.#generation }
+
+  status (): HtpasswdStatus {
+    return {
+      file: this.path,
+      users: this.size,
+      generation: this.#generation,
+      reloads: this.#reloads,
+      reloadFailures: this.#reloadFailures,
+      ...(this.#lastReloadError !== undefined && { lastReloadError: this.#lastReloadError })
+    }
+  }
 
   async verify (user: string, password: string): Promise<Identity | null> {
-    const entry = this.#entries.get(user)
+    const { entries, dummy } = this.#snapshot
+    const entry = entries.get(user)
     // An unknown user still pays for one verification, so response time does not reveal which users exist.
-    const target = entry ?? this.#dummy
+    const target = entry ?? dummy
+    this.verifications++
     const ok = await target.scheme.verify(password, target.hash)
     return ok && entry !== undefined ? { user: entry.user, backend: this.name } : null
   }
 
-  ready (): boolean { return this.#entries.size > 0 }
+  ready (): boolean { return this.size > 0 }
+
+  close (): Promise<void> {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    return Promise.resolve()
+  }
 }

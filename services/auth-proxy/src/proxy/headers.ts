@@ -44,9 +44,11 @@ function forwardedNode (address: string): string {
  * and every header it lists, so whatever is set here cannot be stripped by a client.
  */
 export function rewriteRequestHeaders (
-  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'protocol'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
+  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
   options: ForwardingOptions
 ): Record<string, string | string[] | undefined> {
+  // What a trusted router (TRUST_PROXY) said about the hops before it; from anyone else it is ignored.
+  const priorHops = request.fromTrustedProxy ? request.headers['x-forwarded-for'] : undefined
   const identityNames = new Set([normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
     'x-forwarded-proto', 'x-real-ip', 'forwarded'])
   for (const name of Object.keys(headers)) {
@@ -55,12 +57,16 @@ export function rewriteRequestHeaders (
   if (!options.forwardAuthorization) delete headers.authorization
 
   // Host is passed through (as oauth2-proxy does): apps build absolute URLs and check Origin against it.
-  const host = request.headers.host
-  if (host !== undefined) headers.host = host
+  const hostHeader = request.headers.host
+  if (hostHeader !== undefined) headers.host = hostHeader
 
+  // Fastify applies TRUST_PROXY: clientAddress, protocol and host come from X-Forwarded-* only when the
+  // connection is from a trusted router, and from the connection itself otherwise.
   const clientAddress = request.clientAddress
   const proto = request.protocol
-  headers['x-forwarded-for'] = clientAddress
+  const host = hostHeader === undefined && !request.fromTrustedProxy ? undefined : request.host
+  const peer = request.peerAddress
+  headers['x-forwarded-for'] = typeof priorHops === 'string' && priorHops !== '' ? `${priorHops}, ${peer}` : peer
   headers['x-real-ip'] = clientAddress
   headers['x-forwarded-proto'] = proto
   if (host !== undefined) headers['x-forwarded-host'] = host

@@ -1,0 +1,91 @@
+// Remembers successful credential checks so the expensive hash (bcrypt: tens of milliseconds) runs once per
+// credential instead of once per request. nginx re-hashes on every request; this is what lets a bcrypt-protected
+// app serve thousands of requests per second.
+//
+// The cache never holds a password: entries are keyed by an HMAC of user and password under a random key made
+// at start-up and known to nothing else. Only successes are cached, so a failed check can never make a later
+// correct one fail. Entries expire after a TTL, the cache is bounded (least recently used goes first), and every
+// entry is tied to the backend's credential generation, so a reload drops them all at once.
+import { createHmac, randomBytes } from 'node:crypto'
+import type { CredentialBackend, Identity } from './backend.ts'
+
+export interface VerifyCacheOptions {
+  /** Entries at most; 0 disables caching. */
+  readonly maxEntries: number
+  readonly ttlMs: number
+  /** Clock, for tests. */
+  readonly now?: () => number
+}
+
+interface Entry { readonly identity: Identity, readonly generation: number, readonly expires: number }
+
+export class CachedBackend implements CredentialBackend {
+  readonly name: string
+  readonly #inner: CredentialBackend
+  readonly #key = randomBytes(32)
+  readonly #entries = new Map<string, Entry>()
+  /** Checks under way, so a burst of requests with the same new credentials runs one hash, not hundreds. */
+  readonly #inflight = new Map<string, Promise<Identity | null>>()
+  readonly #maxEntries: number
+  readonly #ttlMs: number
+  readonly #now: () => number
+  hits = 0
+  misses = 0
+
+  constructor (inner: CredentialBackend, options: VerifyCacheOptions) {
+    this.name = inner.name
+    this.#inner = inner
+    this.#maxEntries = options.maxEntries
+    this.#ttlMs = options.ttlMs
+    this.#now = options.now ?? Date.now
+  }
+
+  get size (): number { return this.#entries.size }
+
+  #keyOf (user: string, password: string): string {
+    // Length-prefixing keeps ("a:b", "c") and ("a", "b:c") apart.
+    return createHmac('sha256', this.#key).update(`${user.length}:${user}:${password}`, 'utf8').digest('base64')
+  }
+
+  async verify (user: string, password: string): Promise<Identity | null> {
+    if (this.#maxEntries === 0) return await this.#inner.verify(user, password)
+    const key = this.#keyOf(user, password)
+    const generation = this.#inner.generation?.() ?? 0
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) {
+      if (entry.generation === generation && entry.expires > this.#now()) {
+        this.#entries.delete(key) // re-insert: Map order is our recency order
+        this.#entries.set(key, entry)
+        this.hits++
+        return entry.identity
+      }
+      this.#entries.delete(key)
+    }
+    const pending = this.#inflight.get(key)
+    if (pending !== undefined) return await pending
+    this.misses++
+    const check = this.#inner.verify(user, password)
+      .then((identity) => {
+        // Only successes, and only if the credentials did not change while we were checking.
+        if (identity !== null && generation === (this.#inner.generation?.() ?? 0)) this.#remember(key, identity, generation)
+        return identity
+      })
+      .finally(() => { this.#inflight.delete(key) })
+    this.#inflight.set(key, check)
+    return await check
+  }
+
+  #remember (key: string, identity: Identity, generation: number): void {
+    this.#entries.set(key, { identity, generation, expires: this.#now() + this.#ttlMs })
+    while (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest === undefined) break
+      this.#entries.delete(oldest)
+    }
+  }
+
+  ready (): boolean { return this.#inner.ready() }
+  generation (): number { return this.#inner.generation?.() ?? 0 }
+  status (): object { return this.#inner.status?.() ?? {} }
+  async close (): Promise<void> { await this.#inner.close?.() }
+}

@@ -8,6 +8,8 @@ export interface SendOptions {
   readonly body?: string | Buffer | Readable
   /** Raw [name, value, name, value, …] list, for repeated or oddly-cased header names. */
   readonly rawHeaders?: readonly string[]
+  /** Source address, e.g. 127.0.0.2, to act as another client. */
+  readonly localAddress?: string
 }
 
 export interface Response {
@@ -27,7 +29,8 @@ export async function send (url: string, options: SendOptions = {}): Promise<Res
     const match = /^http:\/\/([^/:]+):(\d+)(\/.*)?$/.exec(url)
     if (match === null) throw new Error(`send() takes http://host:port/path, got ${url}`)
     const target = { hostname: match[1], port: Number(match[2]), path: match[3] ?? '/' }
-    const req = httpRequest({ ...target, method: options.method ?? 'GET', headers, agent: false }, (res) => {
+    const local = options.localAddress !== undefined ? { localAddress: options.localAddress } : {}
+    const req = httpRequest({ ...target, ...local, method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
       res.on('data', (chunk: Buffer) => chunks.push(chunk))
       res.on('end', () => {

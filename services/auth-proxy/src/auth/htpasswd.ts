@@ -29,6 +29,8 @@ export interface HtpasswdStatus {
   readonly generation: number
   readonly reloads: number
   readonly reloadFailures: number
+  /** Password hashes actually computed (verify-cache misses, unknown users' dummies included). */
+  readonly verifications: number
   /** Why the newest version of the file was refused (the previous one stays in force), if it was. */
   readonly lastReloadError?: string
 }
@@ -181,6 +183,7 @@ export class HtpasswdBackend implements CredentialBackend {
       generation: this.#generation,
       reloads: this.#reloads,
       reloadFailures: this.#reloadFailures,
+      verifications: this.verifications,
       ...(this.#lastReloadError !== undefined && { lastReloadError: this.#lastReloadError })
     }
   }

@@ -62,7 +62,10 @@ export class CachedBackend implements CredentialBackend {
       this.#entries.delete(key)
     }
     const pending = this.#inflight.get(key)
-    if (pending !== undefined) return await pending
+    if (pending !== undefined) {
+      this.hits++ // joins a check under way: no hash of its own
+      return await pending
+    }
     this.misses++
     const check = this.#inner.verify(user, password)
       .then((identity) => {

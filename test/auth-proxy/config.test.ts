@@ -136,3 +136,30 @@ t.test('a configuration error never echoes a password', async (t) => {
   const msg = problemsOf({ AUTH_USERNAME: 'a:b', AUTH_PASSWORD: 'hunter2-secret', LOG_LEVEL: 'nope' })
   t.notMatch(msg, /hunter2-secret/)
 })
+
+t.test('credential settings: reload interval, verify cache, throttle', async (t) => {
+  const d = loadConfig(CREDS)
+  t.equal(d.auth.htpasswdReloadMs, 2_000)
+  t.same(d.auth.cache, { maxEntries: 1_000, ttlMs: 300_000 })
+  t.same(d.auth.throttle, { limit: 10, windowMs: 60_000, maxClients: 10_000 })
+  const c = loadConfig({
+    ...CREDS, HTPASSWD_RELOAD_INTERVAL: '500ms', VERIFY_CACHE_SIZE: '0', VERIFY_CACHE_TTL: '1m',
+    AUTH_FAILURE_LIMIT: '0', AUTH_FAILURE_WINDOW: '10m', AUTH_FAILURE_MAX_CLIENTS: '50'
+  })
+  t.equal(c.auth.htpasswdReloadMs, 500)
+  t.same(c.auth.cache, { maxEntries: 0, ttlMs: 60_000 })
+  t.same(c.auth.throttle, { limit: 0, windowMs: 600_000, maxClients: 50 })
+  const msg = problemsOf({ ...CREDS, VERIFY_CACHE_SIZE: '-1', AUTH_FAILURE_LIMIT: 'ten', AUTH_FAILURE_MAX_CLIENTS: '0', HTPASSWD_RELOAD_INTERVAL: 'often' })
+  t.match(msg, /VERIFY_CACHE_SIZE: must be a whole number from 0 to/)
+  t.match(msg, /AUTH_FAILURE_LIMIT: must be a whole number/)
+  t.match(msg, /AUTH_FAILURE_MAX_CLIENTS: must be a whole number from 1 to/)
+  t.match(msg, /HTPASSWD_RELOAD_INTERVAL: must be a positive duration/)
+})
+
+t.test('TRUST_PROXY takes addresses, CIDRs and proxy-addr keywords; anything else is named', async (t) => {
+  t.same(loadConfig(CREDS).trustProxy, [])
+  t.same(loadConfig({ ...CREDS, TRUST_PROXY: '10.128.0.0/14, 127.0.0.1 ,::1,loopback' }).trustProxy, ['10.128.0.0/14', '127.0.0.1', '::1', 'loopback'])
+  const msg = problemsOf({ ...CREDS, TRUST_PROXY: '10.0.0.0/33,router.local' })
+  t.match(msg, /TRUST_PROXY: "10.0.0.0\/33" is not an IP address, a CIDR range/)
+  t.match(msg, /TRUST_PROXY: "router.local" is not/)
+})

@@ -45,3 +45,41 @@ t.test('secret scan: passwords, Authorization, cookies and query tokens never ap
   }
   t.notMatch(all, /authorization/i, 'no Authorization header at all')
 })
+
+t.test('every auth failure is logged with its reason category and the client, never what was sent', async (t) => {
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'alice', AUTH_PASSWORD: PASSWORD, AUTH_FAILURE_LIMIT: '2' })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  await send(`${proxy.url}/`)
+  await send(`${proxy.url}/`, { headers: { authorization: 'Basic !!!' } })
+  await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'Wrong-Guess-Never-Logged') } })
+  await send(`${proxy.url}/`, { headers: { authorization: basic('alice', PASSWORD) } })
+  const lines = requestLines(proxy)
+  t.same(lines.map((l) => [l.status, l.auth, l.client]), [
+    [401, 'missing', '127.0.0.1'], [401, 'malformed', '127.0.0.1'], [401, 'invalid', '127.0.0.1'], [429, 'throttled', '127.0.0.1']
+  ])
+  t.notOk(proxy.rawLogs.join('').includes('Wrong-Guess-Never-Logged'))
+})
+
+t.test('secret scan with an htpasswd file: passwords and hashes never logged, through failures, throttling and reloads', async (t) => {
+  const { htpasswdLine, tempDir } = await import('../helpers/htpasswd.ts')
+  const { writeFileSync } = await import('node:fs')
+  const dir = tempDir()
+  const bcryptLine = htpasswdLine('bea', PASSWORD, '-B', 4)
+  const apr1Line = htpasswdLine('abe', `${PASSWORD}-apr1`, '-m')
+  const file = dir.file('htpasswd', `${bcryptLine}\n${apr1Line}\n`)
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, HTPASSWD_FILE: file, HTPASSWD_RELOAD_INTERVAL: '50ms', AUTH_FAILURE_LIMIT: '3', LOG_LEVEL: 'trace' })
+  t.teardown(async () => { await proxy.close(); await upstream.close(); dir.remove() })
+  await send(`${proxy.url}/`, { headers: { authorization: basic('bea', PASSWORD), cookie: COOKIE } })
+  await send(`${proxy.url}/`, { headers: { authorization: basic('abe', `${PASSWORD}-apr1`) } })
+  for (let i = 0; i < 5; i++) await send(`${proxy.url}/`, { headers: { authorization: basic('bea', `${PASSWORD}-${i}`) } })
+  writeFileSync(file, `${bcryptLine}\nabe:$apr1$broken\n`) // refused reload: the error names the line
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const all = proxy.rawLogs.join('')
+  t.match(all, /htpasswd reload failed/, 'the refused reload was logged')
+  t.match(all, /weak password hashes/, 'the weak-hash warning was logged')
+  for (const secret of [PASSWORD, COOKIE, bcryptLine.slice(4), apr1Line.slice(4), '$apr1$broken', basic('bea', PASSWORD).slice(6)]) {
+    t.notOk(all.includes(secret), `not in logs: ${secret.slice(0, 14)}…`)
+  }
+})

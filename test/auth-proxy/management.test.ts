@@ -45,6 +45,20 @@ t.test('/readyz is 503 while credentials are not loaded or shutdown has begun', 
   t.match(closing.json(), { checks: { accepting: false } })
 })
 
+t.test('/readyz shows the credential backends\' status (e.g. a refused reload) without secrets', async (t) => {
+  const upstream = await startUpstream()
+  const app = buildManagementApp({
+    credentialsReady: () => true,
+    credentialsStatus: () => ({ file: '/etc/auth-proxy/htpasswd', users: 2, lastReloadError: 'HTPASSWD_FILE: … line 3: …' }),
+    upstreamUrl: upstream.url,
+    accepting: () => true
+  }, 'silent')
+  t.teardown(async () => { await app.close(); await upstream.close() })
+  const res = await app.inject('/readyz')
+  t.equal(res.statusCode, 200, 'old credentials still in force: still ready')
+  t.match(res.json(), { credentials: { users: 2, lastReloadError: /line 3/ } })
+})
+
 t.test('the management port serves only its own endpoints (no app, no proxy)', async (t) => {
   const app = build('http://127.0.0.1:1')
   t.teardown(async () => { await app.close() })

@@ -65,6 +65,15 @@ t.test('the htpasswd comes from the mounted Secret, not the image', async (t) =>
   t.equal(image.trim(), '', 'no credentials in the image')
 })
 
+t.test('the image makes htpasswd lines: `hash USER --stdin`', async (t) => {
+  const { spawnSync } = await import('node:child_process')
+  const res = spawnSync('podman', ['run', '--rm', '-i', '--read-only', 'localhost/auth-proxy-sidecar/auth-proxy:latest', 'hash', 'alice', '--stdin'], {
+    input: 'from-the-image\n', encoding: 'utf8'
+  })
+  t.equal(res.status, 0, res.stderr)
+  t.match(res.stdout, /^alice:\$2y\$10\$[./A-Za-z0-9]{53}\n$/)
+})
+
 t.test('stopping the Pod: both containers exit 0 on SIGTERM within the grace period', async (t) => {
   await run('stop the pod', 'podman', ['pod', 'stop', '-t', '20', POD])
   for (const container of [`${POD}-hello`, `${POD}-auth-proxy`]) {

@@ -9,6 +9,8 @@ export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
 export interface ReadinessSources {
   /** True when every credential backend holds usable credentials. */
   credentialsReady (): boolean
+  /** Backend details (users, reloads, a refused reload's reason): shown, never secret. */
+  credentialsStatus? (): object
   /** URL of the app; it is "answering" when it accepts a TCP connection (as a tcpSocket probe would). */
   readonly upstreamUrl: string
   /** False once shutdown began, so endpoints stop routing to this Pod first. */
@@ -40,7 +42,8 @@ export function buildManagementApp (sources: ReadinessSources, logLevel: string)
       accepting: sources.accepting()
     }
     const ready = checks.credentials && checks.upstream && checks.accepting
-    return await reply.code(ready ? 200 : 503).send({ ready, checks })
+    const credentials = sources.credentialsStatus?.()
+    return await reply.code(ready ? 200 : 503).send({ ready, checks, ...(credentials !== undefined && { credentials }) })
   })
 
   return app

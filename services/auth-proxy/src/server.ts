@@ -23,6 +23,7 @@ const app = buildApp(config)
 let accepting = true
 const management = buildManagementApp({
   credentialsReady: () => app.credentials.ready(),
+  credentialsStatus: () => app.credentials.status(),
   upstreamUrl: config.upstream.url,
   accepting: () => accepting
 }, config.logLevel)

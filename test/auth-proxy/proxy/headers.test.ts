@@ -101,3 +101,22 @@ t.test('response hop-by-hop headers from the upstream are not relayed (RFC 9110 
   t.equal(res.headers['proxy-authenticate'], undefined)
   t.not(res.headers['keep-alive'], 'timeout=5', 'the upstream\'s keep-alive is its own')
 })
+
+t.test('TRUST_PROXY: behind the trusted router, its X-Forwarded-For is extended and its Proto/Host kept', async (t) => {
+  const p = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041', TRUST_PROXY: '127.0.0.1' })
+  t.teardown(async () => { await p.close() })
+  const r = await forwarded(['X-Forwarded-For', '203.0.113.9', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'hello.apps.example.org'], p)
+  t.equal(r.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1', 'router\'s list plus the router itself')
+  t.equal(r.headers['x-real-ip'], '203.0.113.9', 'the client the router saw')
+  t.equal(r.headers['x-forwarded-proto'], 'https')
+  t.equal(r.headers['x-forwarded-host'], 'hello.apps.example.org')
+  t.equal(r.headers.forwarded, 'for=203.0.113.9;proto=https;host="hello.apps.example.org"')
+})
+
+t.test('TRUST_PROXY naming someone else: this client\'s X-Forwarded-* are replaced, not believed', async (t) => {
+  const p = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041', TRUST_PROXY: '10.128.0.0/14' })
+  t.teardown(async () => { await p.close() })
+  const r = await forwarded(['X-Forwarded-For', '203.0.113.9', 'X-Forwarded-Proto', 'https'], p)
+  t.equal(r.headers['x-forwarded-for'], '127.0.0.1')
+  t.equal(r.headers['x-forwarded-proto'], 'http')
+})

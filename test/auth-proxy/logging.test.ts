@@ -30,7 +30,7 @@ t.test('secret scan: passwords, Authorization, cookies and query tokens never ap
   const good = basic('alice', PASSWORD)
   const wrong = basic('alice', `${PASSWORD}-wrong`)
   const headers = { cookie: COOKIE, 'proxy-authorization': good }
-  // Successes (502: upstream down, so the error path logs too), failures, malformed and oversized traffic.
+  // Successes (503: upstream not up yet, so the error path logs too), failures, malformed and oversized traffic.
   await send(`${proxy.url}/a?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: good } })
   await send(`${proxy.url}/b?token=${QUERY_TOKEN}`, { headers: { ...headers, authorization: wrong } })
   await send(`${proxy.url}/c`, { headers: { ...headers, authorization: `Basic ${Buffer.from(`alice${PASSWORD}`).toString('base64')}` } })

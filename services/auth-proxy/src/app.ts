@@ -1,8 +1,9 @@
-// Builds the public app: path checks, Basic auth in front of everything, then forwarding to the upstream.
-// Never listens: server.ts does that; tests listen on port 0.
+// Builds the public app: path checks, Basic auth in front of everything (but PUBLIC_PATHS), then forwarding
+// to the upstream. Never listens: server.ts does that; tests listen on port 0.
 import { randomUUID } from 'node:crypto'
+import type { Server as HttpsServer } from 'node:https'
 import proxyAddr from '@fastify/proxy-addr'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
 import { loadBackends } from './auth/backends.ts'
@@ -12,15 +13,24 @@ import type { CachedBackend } from './auth/verify-cache.ts'
 import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './log.ts'
+import { ProxyMetrics } from './metrics.ts'
 import { rejectUnsafePath } from './proxy/path-guard.ts'
-import proxy from './proxy/proxy.ts'
+import proxy, { type ProxiedSocket } from './proxy/proxy.ts'
+import type { UpstreamState } from './proxy/upstream.ts'
 import { RequestLogController } from './request-log.ts'
+import { readTlsFiles, watchTlsFiles } from './tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The credential check in force (behind the verify cache); set once the backends have loaded. */
     credentials: CachedBackend
     throttle: FailureThrottle
+    metrics: ProxyMetrics
+    upstreamState: UpstreamState
+    /** Open proxied WebSockets. */
+    websockets: Set<ProxiedSocket>
+    /** Set by graceful shutdown: answers then carry `Connection: close`. */
+    draining: boolean
   }
   interface FastifyRequest {
     /**
@@ -42,24 +52,54 @@ export interface BuildOptions {
 
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
   const trusted = config.trustProxy.length > 0 ? proxyAddr.compile([...config.trustProxy]) : () => false
-  const app = Fastify({
+  const websockets = new Set<ProxiedSocket>()
+  const state: UpstreamState = { seen: false }
+  let credentials: CachedBackend | undefined
+  const metrics = new ProxyMetrics({
+    credentialReloads: () => {
+      const s = credentials?.status() as { reloads?: number, reloadFailures?: number } | undefined
+      return { success: s?.reloads ?? 0, failure: s?.reloadFailures ?? 0 }
+    },
+    verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
+    websockets: () => websockets.size
+  })
+  const serverOptions: FastifyServerOptions = {
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream !== undefined && { stream: options.logStream }) },
-    logController: new RequestLogController(), // one line per request instead of two
+    logController: new RequestLogController(metrics), // one line per request instead of two
     frameworkErrors: (err, request, reply) => { handleError(err, request, reply) },
     requestIdHeader: false, // a client must not choose the id we log under
     genReqId: () => randomUUID().slice(0, 8),
     // request.ip / protocol / host follow X-Forwarded-* only from these addresses.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false
-  })
+  }
+  const tls = config.tls
+  const app = tls === undefined
+    ? Fastify(serverOptions)
+    // Fastify's types split http and https instances; the app uses only what both have, so one type serves.
+    : Fastify({ ...serverOptions, https: readTlsFiles(tls) } as FastifyServerOptions) as unknown as FastifyInstance
+  if (tls !== undefined) {
+    const stop = watchTlsFiles(app.server as unknown as HttpsServer, tls, app.log)
+    app.addHook('onClose', (_instance, done) => { stop(); done() })
+  }
 
   installErrorHandling(app)
+  app.decorate('metrics', metrics)
+  app.decorate('upstreamState', state)
+  app.decorate('websockets', websockets)
+  app.decorate('draining', false)
   app.decorateRequest('clientAddress', '')
   app.decorateRequest('peerAddress', '')
   app.decorateRequest('fromTrustedProxy', false)
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     request.peerAddress = request.socket.remoteAddress ?? ''
     request.clientAddress = request.ip
     request.fromTrustedProxy = trusted(request.peerAddress, 0)
+    if (request.headers.upgrade === undefined) {
+      // WebSockets are counted apart; their handshake response never "closes" like a normal one.
+      metrics.inFlight++
+      reply.raw.once('close', () => { metrics.inFlight-- })
+    }
+    if (app.draining) void reply.header('connection', 'close') // shutting down: no more requests on this connection
     // Before authentication, as nginx does: a malformed request is refused whoever sends it.
     done(rejectUnsafePath(request.url))
   })
@@ -68,14 +108,18 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.decorate('throttle', throttle)
   app.register(fp(async (instance) => {
     const backend = await loadBackends(config.auth, instance.log)
+    credentials = backend
     instance.decorate('credentials', backend)
     instance.addHook('onClose', async () => { await backend.close() })
-    await instance.register(basicAuth, { backend, realm: config.auth.realm, throttle })
+    await instance.register(basicAuth, { backend, realm: config.auth.realm, throttle, publicPaths: config.publicPaths })
   }, { name: 'auth-proxy-credentials' }))
 
   app.register(proxy, {
     upstream: config.upstream,
-    forwarding: { userHeader: config.auth.userHeader, forwardAuthorization: config.auth.forwardAuthorization }
+    forwarding: { userHeader: config.auth.userHeader, forwardAuthorization: config.auth.forwardAuthorization },
+    state,
+    metrics,
+    websockets
   })
 
   return app

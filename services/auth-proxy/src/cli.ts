@@ -23,8 +23,9 @@ class UsageError extends Error {}
 /** Reads a password from the terminal without echoing it. */
 async function promptHidden (prompt: string): Promise<string> {
   const { stdin, stderr } = process
-  stderr.write(prompt)
+  // Raw mode (no echo) before the prompt: text typed or pasted the moment the prompt appears must not echo.
   stdin.setRawMode(true)
+  stderr.write(prompt)
   stdin.resume()
   stdin.setEncoding('utf8')
   return await new Promise((resolve, reject) => {

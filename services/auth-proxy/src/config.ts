@@ -13,6 +13,12 @@ export const DEFAULTS = Object.freeze({
   UPSTREAM_URL: 'http://127.0.0.1:8080',
   UPSTREAM_CONNECT_TIMEOUT_MS: 5_000,
   UPSTREAM_TIMEOUT_MS: 60_000, // like nginx's proxy_read_timeout
+  UPSTREAM_BODY_TIMEOUT_MS: 60_000,
+  // Long enough for the endpoints controller to take the Pod out of the Service before the listener closes.
+  SHUTDOWN_DELAY_MS: 5_000,
+  // Inside Kubernetes' default 30 s grace period, with room for the delay above.
+  SHUTDOWN_TIMEOUT_MS: 20_000,
+  TLS_RELOAD_INTERVAL_MS: 10_000,
   AUTH_REALM: 'Restricted',
   USER_HEADER: 'X-Forwarded-User',
   FORWARD_AUTHORIZATION: false,
@@ -37,6 +43,12 @@ const RESERVED_HEADERS = new Set([
   'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'forwarded'
 ])
 
+export interface PublicPath {
+  /** Upper-case method, or undefined for any. GET also admits HEAD. */
+  readonly method?: string
+  readonly path: string
+}
+
 export interface StaticCredentialsConfig {
   readonly username: string
   /** Exactly one of password / passwordFile is set; the file wins when both are given. */
@@ -51,8 +63,16 @@ export interface Config {
     /** Origin only, e.g. http://127.0.0.1:8080 */
     readonly url: string
     readonly connectTimeoutMs: number
+    /** Until the response headers arrive. */
     readonly timeoutMs: number
+    /** Longest pause between two chunks of the response body; 0 for none. */
+    readonly bodyTimeoutMs: number
   }
+  /** Requests served without authentication: exact paths, optionally for one method only. */
+  readonly publicPaths: readonly PublicPath[]
+  readonly shutdown: { readonly delayMs: number, readonly timeoutMs: number }
+  /** HTTPS on the public port when set. */
+  readonly tls?: { readonly certFile: string, readonly keyFile: string, readonly reloadMs: number }
   readonly auth: {
     readonly realm: string
     readonly htpasswdFile?: string
@@ -154,6 +174,36 @@ function readTrustProxy (r: EnvReader): string[] {
   return items
 }
 
+const METHOD_RE = /^[A-Z]+$/
+
+/** PUBLIC_PATHS: comma-separated `/path` or `METHOD /path`, exact (no prefixes, no patterns). */
+function readPublicPaths (r: EnvReader): PublicPath[] {
+  const out: PublicPath[] = []
+  for (const item of r.list('PUBLIC_PATHS')) {
+    const parts = item.split(/\s+/)
+    const [method, path] = parts.length === 2 ? parts : [undefined, parts[0]]
+    if (parts.length > 2 || path === undefined || (method !== undefined && !METHOD_RE.test(method))) {
+      r.problem('PUBLIC_PATHS', `"${item}" must be "/path" or "METHOD /path"`)
+    } else if (!path.startsWith('/') || /[?#;%\\]/.test(path) || /(^|\/)\.{1,2}(\/|$)/.test(path) || path.includes('//')) {
+      // Only plain paths: anything encoded, parameterised or relative could match differently upstream.
+      r.problem('PUBLIC_PATHS', `"${path}" must be a plain absolute path without ?, #, ;, %, \\, // or dot-segments`)
+    } else {
+      out.push({ path, ...(method !== undefined && { method }) })
+    }
+  }
+  return out
+}
+
+function readTls (r: EnvReader): Config['tls'] {
+  const certFile = r.get('TLS_CERT_FILE')
+  const keyFile = r.get('TLS_KEY_FILE')
+  if (certFile === undefined && keyFile === undefined) return undefined
+  if (certFile === undefined) r.problem('TLS_CERT_FILE', 'must be set together with TLS_KEY_FILE')
+  if (keyFile === undefined) r.problem('TLS_KEY_FILE', 'must be set together with TLS_CERT_FILE')
+  const reloadMs = r.durationMs('TLS_RELOAD_INTERVAL', DEFAULTS.TLS_RELOAD_INTERVAL_MS)
+  return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, reloadMs } : undefined
+}
+
 function deepFreeze<T> (value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child)
@@ -176,8 +226,15 @@ export function loadConfig (env: Env = process.env): Config {
   const upstream = {
     url: readUpstreamUrl(r),
     connectTimeoutMs: r.durationMs('UPSTREAM_CONNECT_TIMEOUT', DEFAULTS.UPSTREAM_CONNECT_TIMEOUT_MS),
-    timeoutMs: r.durationMs('UPSTREAM_TIMEOUT', DEFAULTS.UPSTREAM_TIMEOUT_MS)
+    timeoutMs: r.durationMs('UPSTREAM_TIMEOUT', DEFAULTS.UPSTREAM_TIMEOUT_MS),
+    bodyTimeoutMs: r.durationMs('UPSTREAM_BODY_TIMEOUT', DEFAULTS.UPSTREAM_BODY_TIMEOUT_MS, true)
   }
+  const publicPaths = readPublicPaths(r)
+  const shutdown = {
+    delayMs: r.durationMs('SHUTDOWN_DELAY', DEFAULTS.SHUTDOWN_DELAY_MS, true),
+    timeoutMs: r.durationMs('SHUTDOWN_TIMEOUT', DEFAULTS.SHUTDOWN_TIMEOUT_MS)
+  }
+  const tls = readTls(r)
   const htpasswdFile = r.get('HTPASSWD_FILE')
   const staticCredentials = readStaticCredentials(r)
   if (htpasswdFile === undefined && staticCredentials === undefined && r.get('AUTH_USERNAME') === undefined) {
@@ -205,5 +262,5 @@ export function loadConfig (env: Env = process.env): Config {
   const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL)
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
-  return deepFreeze({ listen, management, upstream, auth, trustProxy, logLevel })
+  return deepFreeze({ listen, management, upstream, publicPaths, shutdown, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
 }

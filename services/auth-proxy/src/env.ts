@@ -47,14 +47,14 @@ export class EnvReader {
     return fallback
   }
 
-  /** "250ms", "5s", "2m", "1h"; a bare number is seconds (as in nginx). */
-  durationMs (name: string, fallback: number): number {
+  /** "250ms", "5s", "2m", "1h"; a bare number is seconds (as in nginx). `allowZero` admits "0" (off). */
+  durationMs (name: string, fallback: number, allowZero = false): number {
     const value = this.get(name)
     if (value === undefined) return fallback
     const match = DURATION_RE.exec(value)
     const ms = match ? Number(match[1]) * (DURATION_UNIT_MS[match[2] ?? 's'] ?? 1000) : Number.NaN
-    if (!Number.isSafeInteger(ms) || ms <= 0 || ms > 2_147_483_647) {
-      this.problem(name, `must be a positive duration such as 500ms, 30s or 2m, got "${value}"`)
+    if (!Number.isSafeInteger(ms) || ms < (allowZero ? 0 : 1) || ms > 2_147_483_647) {
+      this.problem(name, `must be a ${allowZero ? 'duration (0 for none)' : 'positive duration'} such as 500ms, 30s or 2m, got "${value}"`)
       return fallback
     }
     return ms

@@ -8,6 +8,9 @@ export const ConfigError = createError('AUTH_PROXY_ERR_CONFIG', 'invalid configu
 /** A credentials source (htpasswd file, password file) could not be read or parsed at start-up. */
 export const CredentialsLoadError = createError('AUTH_PROXY_ERR_CREDENTIALS_LOAD', '%s', 500)
 
+/** TLS_CERT_FILE / TLS_KEY_FILE cannot be read, or are not a matching certificate and key. */
+export const TlsLoadError = createError('AUTH_PROXY_ERR_TLS_LOAD', '%s', 500)
+
 /** No, malformed or wrong credentials. Deliberately one error for all three: never say which part was wrong. */
 export const UnauthorizedError = createError('AUTH_PROXY_ERR_UNAUTHORIZED', 'Authentication required', 401)
 
@@ -23,6 +26,9 @@ export const MethodNotAllowedError = createError('AUTH_PROXY_ERR_METHOD_NOT_ALLO
 /** The upstream refused the connection, was unreachable, or broke the connection before answering. */
 export const UpstreamUnavailableError = createError('AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE', 'Upstream unavailable', 502)
 
+/** The app has not answered since the proxy started (it is still starting): try again after Retry-After. */
+export const UpstreamStartingError = createError('AUTH_PROXY_ERR_UPSTREAM_STARTING', 'Upstream starting', 503)
+
 /** The upstream did not connect or answer within the configured timeout. */
 export const UpstreamTimeoutError = createError('AUTH_PROXY_ERR_UPSTREAM_TIMEOUT', 'Upstream timed out', 504)
 
@@ -37,8 +43,8 @@ export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal er
 
 /** All codes, for the documentation test and for error handling that must recognise our own errors. */
 export const ERROR_CODES: readonly string[] = Object.freeze([
-  ConfigError, CredentialsLoadError, UnauthorizedError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
-  UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
+  ConfigError, CredentialsLoadError, TlsLoadError, UnauthorizedError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
+  UpstreamStartingError, UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
 ].map((E) => new E().code)) // the code is set per instance, not on the prototype
 
 /** Codes along an error's cause chain, outermost first (e.g. our code, reply-from's, then ECONNREFUSED). */

@@ -2,6 +2,7 @@
 // the Service does not expose. Kept apart from the public port so no app path can shadow it.
 import { connect } from 'node:net'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
 import { loggerOptions } from './log.ts'
 
 export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
@@ -15,6 +16,10 @@ export interface ReadinessSources {
   readonly upstreamUrl: string
   /** False once shutdown began, so endpoints stop routing to this Pod first. */
   accepting (): boolean
+  /** Called when the probe finds the app answering (it has started). */
+  upstreamAnswered? (): void
+  /** Prometheus registry served at /metrics. */
+  readonly metrics?: Registry
 }
 
 /** Resolves true when something accepts a TCP connection at the URL's host and port within the timeout. */
@@ -41,10 +46,16 @@ export function buildManagementApp (sources: ReadinessSources, logLevel: string)
       upstream: await probeTcp(sources.upstreamUrl),
       accepting: sources.accepting()
     }
+    if (checks.upstream) sources.upstreamAnswered?.()
     const ready = checks.credentials && checks.upstream && checks.accepting
     const credentials = sources.credentialsStatus?.()
     return await reply.code(ready ? 200 : 503).send({ ready, checks, ...(credentials !== undefined && { credentials }) })
   })
+
+  const registry = sources.metrics
+  if (registry !== undefined) {
+    app.get('/metrics', async (_request, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
+  }
 
   return app
 }

@@ -3,8 +3,16 @@
 // lines (incoming/completed) through its LogController extension point.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { pathOf } from './log.ts'
+import type { ProxyMetrics } from './metrics.ts'
 
 export class RequestLogController extends LogController {
+  readonly #metrics: ProxyMetrics
+
+  constructor (metrics: ProxyMetrics) {
+    super()
+    this.#metrics = metrics
+  }
+
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -19,7 +27,13 @@ export class RequestLogController extends LogController {
       // The response broke after it started (e.g. the upstream died mid-body): the status alone would lie.
       ...(error != null && { aborted: (error as NodeJS.ErrnoException).code ?? error.name })
     }
-    if (error != null) request.log.warn(line, 'request aborted')
-    else request.log.info(line, 'request')
+    if (error != null) {
+      request.log.warn(line, 'request aborted')
+      this.#metrics.upstreamError('aborted')
+    } else {
+      request.log.info(line, 'request')
+    }
+    this.#metrics.requestCompleted(request.method, reply.statusCode, reply.elapsedTime / 1000)
+    if (request.authFailure !== null) this.#metrics.authFailure(request.authFailure)
   }
 }

@@ -1,10 +1,13 @@
-// Process wiring only: configuration → apps → listen; signals; exit codes.
+// Process wiring only: configuration → apps → listen; signals; graceful shutdown; exit codes.
 //   0 clean shutdown · 1 runtime failure (cannot listen, credentials unreadable) · 78 invalid configuration
+import type { Server } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApp } from './app.ts'
 import { loadConfig, type Config } from './config.ts'
 import { buildManagementApp } from './management.ts'
 
 const EXIT_CONFIG = 78 // EX_CONFIG from sysexits.h
+const DRAIN_POLL_MS = 50
 
 function fail (message: string, code: number): never {
   // Start-up errors are for an operator reading `kubectl logs`: the message, never a stack trace.
@@ -19,29 +22,51 @@ try {
   fail((err as Error).message, EXIT_CONFIG)
 }
 
-const app = buildApp(config)
+let app: ReturnType<typeof buildApp>
+try {
+  app = buildApp(config)
+} catch (err) {
+  const e = err as Error & { code?: string }
+  fail(`${e.code !== undefined ? `[${e.code}] ` : ''}${e.message}`, 1)
+}
 let accepting = true
 const management = buildManagementApp({
   credentialsReady: () => app.credentials.ready(),
   credentialsStatus: () => app.credentials.status(),
   upstreamUrl: config.upstream.url,
-  accepting: () => accepting
+  accepting: () => accepting,
+  upstreamAnswered: () => { app.upstreamState.seen = true },
+  metrics: app.metrics.registry
 }, config.logLevel)
 
+/**
+ * Kubernetes' termination, step by step: readiness fails at once so the endpoints controller takes the Pod out
+ * of the Service; for SHUTDOWN_DELAY the proxy keeps serving whatever still arrives; then the listener closes
+ * (new connections are refused, idle keep-alive sockets closed, answers carry `Connection: close`); in-flight
+ * requests and WebSockets get until SHUTDOWN_TIMEOUT to finish; whatever is left is closed; exit 0.
+ */
 let closing = false
 async function shutdown (signal: NodeJS.Signals): Promise<void> {
   if (closing) return
   closing = true
   accepting = false
-  app.log.info({ signal }, 'shutting down')
-  try {
-    await app.close() // stops accepting, lets in-flight requests finish
-    await management.close()
-    process.exit(0)
-  } catch (err) {
-    app.log.error({ err }, 'error while shutting down')
-    process.exit(1)
-  }
+  app.log.info({ signal, delayMs: config.shutdown.delayMs, timeoutMs: config.shutdown.timeoutMs }, 'shutting down: readiness off')
+  await sleep(config.shutdown.delayMs)
+
+  app.draining = true
+  // The class's own close, not http-proxy's patch on the instance (which would drop every WebSocket now).
+  const server: Server = app.server
+  const classClose: Server['close'] = Object.getPrototypeOf(server).close // eslint-disable-line @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- getPrototypeOf is untyped
+  classClose.call(server)
+  const deadline = Date.now() + config.shutdown.timeoutMs
+  while ((app.metrics.inFlight > 0 || app.websockets.size > 0) && Date.now() < deadline) await sleep(DRAIN_POLL_MS)
+  const left = { requests: app.metrics.inFlight, websockets: app.websockets.size }
+  app.log.info(left, left.requests + left.websockets === 0 ? 'drained' : 'shutdown timeout: closing what is left')
+
+  for (const ws of app.websockets) ws.close(1001, 'server shutting down') // RFC 6455 §7.4.1: going away
+  server.closeAllConnections()
+  await Promise.race([Promise.allSettled([app.close(), management.close()]), sleep(1_000)])
+  process.exit(0)
 }
 process.on('SIGTERM', (signal) => { void shutdown(signal) })
 process.on('SIGINT', (signal) => { void shutdown(signal) })

@@ -12,40 +12,45 @@ function noStack (t: Test, body: string): void {
   t.notMatch(body, /\n\s+at |node:internal|ECONNREFUSED|127\.0\.0\.1:\d+/, 'no stack trace or internal detail in the body')
 }
 
-t.test('connection refused → 502, then recovery when the app starts on the same port, without restarting the proxy', async (t) => {
+t.test('app not started yet → 503 with Retry-After; once it has answered, down → 502; recovery without a restart', async (t) => {
   const port = await freePort()
   const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${port}` })
   t.teardown(async () => { await proxy.close() })
 
-  const down = await send(`${proxy.url}/`, { headers: AUTH })
-  t.equal(down.status, 502)
-  t.match(down.body, /^502 Upstream unavailable \(AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE, request [0-9a-f]{8}\)\n$/)
-  noStack(t, down.body)
+  const starting = await send(`${proxy.url}/`, { headers: AUTH })
+  t.equal(starting.status, 503)
+  t.equal(starting.headers['retry-after'], '2')
+  t.match(starting.body, /^503 Upstream starting \(AUTH_PROXY_ERR_UPSTREAM_STARTING, request [0-9a-f]{8}\)\n$/)
+  noStack(t, starting.body)
 
   const upstream = await startUpstream(undefined, port)
   t.teardown(async () => { await upstream.close() })
-  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 200)
+  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 200, 'recovered by itself')
 
   await upstream.close()
-  t.equal((await send(`${proxy.url}/`, { headers: AUTH })).status, 502, 'down again: 502 again')
+  const down = await send(`${proxy.url}/`, { headers: AUTH })
+  t.equal(down.status, 502, 'after having answered, a refusal means down')
+  t.match(down.body, /AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE/)
+  t.equal(down.headers['retry-after'], undefined)
+  noStack(t, down.body)
 })
 
 t.test('JSON clients get the error as JSON', async (t) => {
   const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${await freePort()}` })
   t.teardown(async () => { await proxy.close() })
   const res = await send(`${proxy.url}/api`, { headers: { ...AUTH, accept: 'application/json' } })
-  t.equal(res.status, 502)
+  t.equal(res.status, 503)
   t.match(res.headers['content-type'], /^application\/json/)
-  t.match(JSON.parse(res.body), { statusCode: 502, code: 'AUTH_PROXY_ERR_UPSTREAM_UNAVAILABLE', message: 'Upstream unavailable' })
+  t.match(JSON.parse(res.body), { statusCode: 503, code: 'AUTH_PROXY_ERR_UPSTREAM_STARTING', message: 'Upstream starting' })
 })
 
 t.test('browsers get the error as HTML', async (t) => {
   const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${await freePort()}` })
   t.teardown(async () => { await proxy.close() })
   const res = await send(`${proxy.url}/`, { headers: { ...AUTH, accept: 'text/html,application/xhtml+xml' } })
-  t.equal(res.status, 502)
+  t.equal(res.status, 503)
   t.match(res.headers['content-type'], /^text\/html/)
-  t.match(res.body, /<h1>502 Upstream unavailable<\/h1>/)
+  t.match(res.body, /<h1>503 Upstream starting<\/h1>/)
 })
 
 t.test('upstream too slow to answer → 504 after UPSTREAM_TIMEOUT; the proxy keeps serving', async (t) => {

@@ -6,6 +6,8 @@ import type { FastifyError, FastifyPluginAsync, onRequestHookHandler } from 'fas
 import fp from 'fastify-plugin'
 import { BackendUnavailableError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
+import type { PublicPath } from '../config.ts'
+import { isPublic } from './public-paths.ts'
 import type { FailureThrottle } from './throttle.ts'
 
 /** Why a request was not authenticated, for the log line and metrics. Never includes what was sent. */
@@ -23,6 +25,7 @@ export interface BasicAuthPluginOptions {
   readonly backend: CredentialBackend
   readonly realm: string
   readonly throttle: FailureThrottle
+  readonly publicPaths: readonly PublicPath[]
 }
 
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, opts) => {
@@ -50,6 +53,7 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, 
   })
 
   const authenticate: onRequestHookHandler = function (request, reply, done) {
+    if (isPublic(request.method, request.url, opts.publicPaths)) { done(); return }
     const client = request.clientAddress
     const wait = throttle.retryAfter(client)
     if (wait > 0) {

@@ -2,8 +2,9 @@
 // The file is re-read when it changes — including Kubernetes' atomic swap of the `..data` symlink in a mounted
 // Secret — so passwords rotate without a restart. A bad new version never replaces a good old one.
 import { createHash } from 'node:crypto'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
+import { fileFingerprint } from '../file-watch.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
 
@@ -80,11 +81,6 @@ interface Snapshot {
   readonly digest: string
 }
 
-/** What identifies a version of the file; stat() follows the symlinks, so a `..data` swap changes the inode. */
-function fingerprint (s: { ino: number, size: number, mtimeMs: number, ctimeMs: number }): string {
-  return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
-}
-
 async function readSnapshot (path: string): Promise<Snapshot> {
   let text: string
   try {
@@ -121,7 +117,7 @@ export class HtpasswdBackend implements CredentialBackend {
   }
 
   static async load (path: string, log?: BackendLog): Promise<HtpasswdBackend> {
-    const before = await stat(path).then(fingerprint, () => '')
+    const before = await fileFingerprint(path)
     const backend = new HtpasswdBackend(path, await readSnapshot(path), log)
     backend.#fingerprint = before
     return backend
@@ -137,7 +133,7 @@ export class HtpasswdBackend implements CredentialBackend {
     if (this.#checking) return false
     this.#checking = true
     try {
-      const current = await stat(this.path).then(fingerprint, (err: unknown) => `error:${(err as NodeJS.ErrnoException).code ?? ''}`)
+      const current = await fileFingerprint(this.path)
       if (current === this.#fingerprint) return false
       this.#fingerprint = current
       let next: Snapshot

@@ -13,6 +13,13 @@ export const HOP_BY_HOP = Object.freeze([
   'proxy-authorization', 'proxy-authenticate'
 ])
 
+/**
+ * Request fields the proxy consumes itself: Expect (RFC 9110 §10.1.1, answered here once authenticated)
+ * and the WebSocket handshake (RFC 6455 §4.1), which the proxy's own client makes afresh to the app.
+ */
+const CONSUMED = Object.freeze(['expect', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions',
+  'sec-websocket-protocol', 'sec-websocket-accept'])
+
 /** Header names listed in a Connection field (RFC 9110 §7.6.1), lower-cased. */
 export function connectionListed (headers: IncomingHttpHeaders | Record<string, unknown>): string[] {
   const value = headers.connection
@@ -52,7 +59,7 @@ export function rewriteRequestHeaders (
   const identityNames = new Set([normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
     'x-forwarded-proto', 'x-real-ip', 'forwarded'])
   for (const name of Object.keys(headers)) {
-    if (HOP_BY_HOP.includes(name) || identityNames.has(normaliseName(name))) delete headers[name]
+    if (HOP_BY_HOP.includes(name) || CONSUMED.includes(name) || identityNames.has(normaliseName(name))) delete headers[name]
   }
   if (!options.forwardAuthorization) delete headers.authorization
 
@@ -76,6 +83,16 @@ export function rewriteRequestHeaders (
   headers.forwarded = `for=${forwardedNode(clientAddress)};proto=${proto}${hostParam}`
   if (user !== undefined) headers[options.userHeader.toLowerCase()] = user
   return headers
+}
+
+/**
+ * Headers for the proxy's own WebSocket handshake with the app: the client's (Origin, cookies, …) under the
+ * same rules as HTTP, so the app sees the same identity headers and nothing a client could forge.
+ */
+export function websocketRequestHeaders (request: Parameters<typeof rewriteRequestHeaders>[0] & Pick<FastifyRequest, 'identity'>, options: ForwardingOptions): Record<string, string | string[] | undefined> {
+  const headers: Record<string, string | string[] | undefined> = { ...request.headers }
+  for (const name of connectionListed(headers)) delete headers[name]
+  return rewriteRequestHeaders(request, headers, request.identity?.user, options)
 }
 
 /** Removes hop-by-hop fields from the upstream's response (RFC 9110 §7.6.1). */

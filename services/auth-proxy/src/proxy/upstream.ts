@@ -2,7 +2,8 @@
 // reply-from's onError): no ad-hoc try/catch elsewhere.
 import { Pool } from 'undici'
 import type { Config } from '../config.ts'
-import { BadGatewayError, causeCodes, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'
+import { BadGatewayError, causeCodes, UpstreamStartingError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'
+import type { UpstreamErrorKind } from '../metrics.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
   'FST_REPLY_FROM_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'ETIMEDOUT'])
@@ -20,11 +21,29 @@ export function classifyUpstreamError (err: unknown): UpstreamFailure {
   return 'bad_gateway'
 }
 
-export function upstreamError (err: unknown): Error {
+/** What the proxy knows of the app's life: once it has answered, a refusal means "down", not "starting". */
+export interface UpstreamState { seen: boolean }
+
+/** How long a client should wait before retrying while the app is still starting. */
+export const STARTING_RETRY_AFTER_SECONDS = 2
+
+export interface MappedUpstreamError {
+  readonly kind: UpstreamErrorKind
+  readonly error: Error
+  readonly retryAfterSeconds?: number
+}
+
+export function upstreamError (err: unknown, state: UpstreamState): MappedUpstreamError {
   switch (classifyUpstreamError(err)) {
-    case 'timeout': return new UpstreamTimeoutError({ cause: err })
-    case 'unavailable': return new UpstreamUnavailableError({ cause: err })
-    default: return new BadGatewayError({ cause: err })
+    case 'timeout': return { kind: 'timeout', error: new UpstreamTimeoutError({ cause: err }) }
+    case 'unavailable':
+      // Kubernetes starts the sidecar and the app together: until the app has answered once, a refused
+      // connection means "not started yet" — 503 with Retry-After, which clients and browsers handle gracefully.
+      if (!state.seen && causeCodes(err).includes('ECONNREFUSED')) {
+        return { kind: 'starting', error: new UpstreamStartingError({ cause: err }), retryAfterSeconds: STARTING_RETRY_AFTER_SECONDS }
+      }
+      return { kind: 'unavailable', error: new UpstreamUnavailableError({ cause: err }) }
+    default: return { kind: 'bad_gateway', error: new BadGatewayError({ cause: err }) }
   }
 }
 
@@ -36,6 +55,6 @@ export function createUpstreamPool (upstream: Config['upstream']): Pool {
     pipelining: 1, // pipelining to an arbitrary app is unsafe (head-of-line, non-idempotent retries)
     connect: { timeout: upstream.connectTimeoutMs },
     headersTimeout: upstream.timeoutMs,
-    bodyTimeout: upstream.timeoutMs
+    bodyTimeout: upstream.bodyTimeoutMs // 0: none (for long-quiet event streams)
   })
 }

@@ -1,0 +1,77 @@
+// Prometheus metrics, served on the management port's /metrics. One registry per app (not prom-client's
+// global one), so tests and several apps in one process never mix their numbers.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_gateway' | 'aborted'
+
+/** Reads of state owned elsewhere (credential backends, WebSockets), sampled at scrape time. */
+export interface MetricSources {
+  credentialReloads (): { readonly success: number, readonly failure: number }
+  verifyCache (): { readonly hits: number, readonly misses: number }
+  websockets (): number
+}
+
+export class ProxyMetrics {
+  readonly registry = new Registry()
+  readonly #requests: Counter<'method' | 'status_class'>
+  readonly #duration: Histogram<'method'>
+  readonly #upstreamErrors: Counter<'kind'>
+  readonly #authFailures: Counter<'reason'>
+  readonly #inFlight: Gauge
+  /** Requests being handled now; read by graceful shutdown to know when the last one has finished. */
+  inFlight = 0
+
+  constructor (sources: MetricSources) {
+    const registers = [this.registry]
+    this.#requests = new Counter({ name: 'auth_proxy_requests_total', help: 'Requests answered on the public port, by method and status class.', labelNames: ['method', 'status_class'], registers })
+    this.#duration = new Histogram({
+      name: 'auth_proxy_request_duration_seconds',
+      help: 'Time from request to end of response on the public port.',
+      labelNames: ['method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers
+    })
+    this.#upstreamErrors = new Counter({ name: 'auth_proxy_upstream_errors_total', help: 'Failures talking to the app, by kind.', labelNames: ['kind'], registers })
+    this.#authFailures = new Counter({ name: 'auth_proxy_auth_failures_total', help: 'Refused logins, by reason.', labelNames: ['reason'], registers })
+    this.#inFlight = new Gauge({
+      name: 'auth_proxy_requests_in_flight',
+      help: 'Requests being handled on the public port.',
+      registers,
+      collect: () => { this.#inFlight.set(this.inFlight) }
+    })
+    const reloads = new Counter({
+      name: 'auth_proxy_credential_reloads_total',
+      help: 'Reloads of changed credential files, by result (a failed one keeps the previous credentials).',
+      labelNames: ['result'],
+      registers,
+      collect: () => {
+        const r = sources.credentialReloads()
+        reloads.reset()
+        reloads.inc({ result: 'success' }, r.success)
+        reloads.inc({ result: 'failure' }, r.failure)
+      }
+    })
+    const cache = new Counter({
+      name: 'auth_proxy_verify_cache_lookups_total',
+      help: 'Credential checks answered from the verify cache (hit) or by the backend (miss).',
+      labelNames: ['result'],
+      registers,
+      collect: () => {
+        const c = sources.verifyCache()
+        cache.reset()
+        cache.inc({ result: 'hit' }, c.hits)
+        cache.inc({ result: 'miss' }, c.misses)
+      }
+    })
+    const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'Proxied WebSocket connections open now.', registers, collect: () => { ws.set(sources.websockets()) } })
+    collectDefaultMetrics({ register: this.registry, prefix: 'auth_proxy_' })
+  }
+
+  requestCompleted (method: string, status: number, seconds: number): void {
+    this.#requests.inc({ method, status_class: `${Math.floor(status / 100)}xx` })
+    this.#duration.observe({ method }, seconds)
+  }
+
+  upstreamError (kind: UpstreamErrorKind): void { this.#upstreamErrors.inc({ kind }) }
+  authFailure (reason: string): void { this.#authFailures.inc({ reason }) }
+}

@@ -1,12 +1,14 @@
 // One JSON line per request: method, path (no query: it may carry tokens), status, duration and user.
 // Never headers, so never an Authorization header, a cookie or a password. Replaces Fastify's two
-// lines (incoming/completed) through its LogController extension point.
+// lines (incoming/completed) through its LogController extension point, and feeds the request metrics.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { pathOf } from './log.ts'
 import type { ProxyMetrics } from './metrics.ts'
 
 export class RequestLogController extends LogController {
   readonly #metrics: ProxyMetrics
+  /** Requests already logged as aborted, so the completion that may follow does not log them twice. */
+  readonly #aborted = new WeakSet<FastifyRequest>()
 
   constructor (metrics: ProxyMetrics) {
     super()
@@ -15,7 +17,24 @@ export class RequestLogController extends LogController {
 
   override incomingRequest (): void {}
 
+  /** The response body broke after its headers were sent (upstream died or stalled, or the client left). */
+  override streamError (error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.#aborted.has(request)) return
+    this.#aborted.add(request)
+    this.#write(request, reply, (error as NodeJS.ErrnoException).code ?? error.name)
+    this.#metrics.upstreamError('aborted')
+  }
+
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.#aborted.has(request)) return
+    if (error != null) {
+      this.#aborted.add(request)
+      this.#metrics.upstreamError('aborted')
+    }
+    this.#write(request, reply, error != null ? (error as NodeJS.ErrnoException).code ?? error.name : undefined)
+  }
+
+  #write (request: FastifyRequest, reply: FastifyReply, aborted: string | undefined): void {
     const line = {
       method: request.method,
       path: pathOf(request.url),
@@ -24,15 +43,11 @@ export class RequestLogController extends LogController {
       user: request.identity?.user,
       client: request.clientAddress,
       ...(request.authFailure !== null && { auth: request.authFailure }),
-      // The response broke after it started (e.g. the upstream died mid-body): the status alone would lie.
-      ...(error != null && { aborted: (error as NodeJS.ErrnoException).code ?? error.name })
+      // The status alone would lie: the client got a broken response, not a complete one.
+      ...(aborted !== undefined && { aborted })
     }
-    if (error != null) {
-      request.log.warn(line, 'request aborted')
-      this.#metrics.upstreamError('aborted')
-    } else {
-      request.log.info(line, 'request')
-    }
+    if (aborted !== undefined) request.log.warn(line, 'request aborted')
+    else request.log.info(line, 'request')
     this.#metrics.requestCompleted(request.method, reply.statusCode, reply.elapsedTime / 1000)
     if (request.authFailure !== null) this.#metrics.authFailure(request.authFailure)
   }

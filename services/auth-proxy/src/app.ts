@@ -99,9 +99,14 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
       metrics.inFlight++
       reply.raw.once('close', () => { metrics.inFlight-- })
     }
-    if (app.draining) void reply.header('connection', 'close') // shutting down: no more requests on this connection
     // Before authentication, as nginx does: a malformed request is refused whoever sends it.
     done(rejectUnsafePath(request.url))
+  })
+
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    // Shutting down: every answer, including those of requests already under way, ends its connection.
+    if (app.draining) void reply.header('connection', 'close')
+    done(null, payload)
   })
 
   const throttle = new FailureThrottle(config.auth.throttle)

@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    rendered manifests are untyped YAML data (type Manifest); walking them field by field is the point here */
 // The manifests users apply, checked with no cluster: rendered by kustomize, validated strictly against the
 // Kubernetes/OpenShift schemas, and held to the restricted Pod Security Standard and this project's promises.
@@ -11,6 +11,7 @@ import { kustomize, type Manifest } from '../e2e/harness/kube.ts'
 
 const base = kustomize('k8s/base')
 const openshift = kustomize('k8s/openshift')
+const reencrypt = kustomize('k8s/openshift-reencrypt')
 const demoEntry = readFileSync(`${ROOT}demo/htpasswd`, 'utf8').split('\n').find((l) => l.startsWith('admin:'))
 
 function only (manifests: Manifest[], kind: string): Manifest {
@@ -25,7 +26,7 @@ t.test('kustomize renders both targets', async (t) => {
 })
 
 t.test('every object validates strictly against its schema (unknown fields rejected)', async (t) => {
-  for (const m of [...base, ...openshift]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
+  for (const m of [...base, ...openshift, ...reencrypt]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
 })
 
 t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are rejected', async (t) => {
@@ -41,7 +42,7 @@ t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are
   t.ok(validateObject({ ...missing, spec: { ...missing.spec, replicas: 'one' } }).length > 0, 'a wrong type is reported')
 })
 
-for (const [name, manifests] of [['base', base], ['openshift', openshift]] as const) {
+for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt]] as const) {
   t.test(`${name}: the Pod meets the restricted Pod Security Standard and OpenShift restricted-v2`, async (t) => {
     const pod = only(manifests, 'Deployment').spec.template.spec as Manifest
     t.equal(pod.securityContext?.runAsNonRoot, true, 'runAsNonRoot')
@@ -115,6 +116,20 @@ t.test('openshift: edge Route redirecting HTTP, in-cluster builds from the repos
   const images = (only(openshift, 'Deployment').spec.template.spec.containers as Manifest[]).map((c) => c.image)
   t.same(images.sort(), ['auth-proxy:latest', 'hello:latest'])
   t.same(builds.map((b) => b.spec.output.to.name).sort(), images.sort(), 'each image is built in-cluster')
+})
+
+t.test('openshift-reencrypt: HTTPS to the Pod with a rotated service-serving certificate', async (t) => {
+  t.same(reencrypt.map((m) => m.kind).sort(), openshift.map((m) => m.kind).sort(), 'same objects as openshift')
+  t.equal(only(reencrypt, 'Service').metadata.annotations['service.beta.openshift.io/serving-cert-secret-name'], 'hello-tls')
+  t.same(only(reencrypt, 'Route').spec.tls, { termination: 'reencrypt', insecureEdgeTerminationPolicy: 'Redirect' })
+  const pod = only(reencrypt, 'Deployment').spec.template.spec as Manifest
+  const proxy = (pod.containers as Manifest[]).find((c) => c.name === 'auth-proxy') as Manifest
+  const env = Object.fromEntries((proxy.env as Manifest[]).map((e) => [e.name, e.value]))
+  t.equal(env.TLS_CERT_FILE, '/etc/auth-proxy-tls/tls.crt')
+  t.equal(env.TLS_KEY_FILE, '/etc/auth-proxy-tls/tls.key')
+  const volume = (pod.volumes as Manifest[]).find((v) => v.name === 'tls') as Manifest
+  t.equal(volume.secret.secretName, 'hello-tls')
+  t.equal((proxy.volumeMounts as Manifest[]).find((m) => m.name === 'tls')?.subPath, undefined, 'directory mount: rotation reaches the file')
 })
 
 t.test('docker-compose.yml: one network namespace, credentials from a file, nothing baked in', async (t) => {

@@ -108,9 +108,8 @@ t.test('timing: an unknown user costs one verification like a wrong password doe
   t.equal(await backend.verify('nobody', 'wonderland'), null)
   t.equal(seen.length, 1, 'one verification for the unknown user')
   const dummy = seen[0] ?? ''
-  t.match(dummy, /^\$2b\$05\$/, 'dummy hash has the cost most users have (5)')
-  const fileHashes = readFileSync(FIXTURE, 'utf8')
-  t.notOk(fileHashes.includes(dummy.slice(7)), 'dummy is not a real user hash')
+  t.match(dummy, /^\$2y\$05\$/, 'verified against a hash with the cost most users have (5)')
+  t.ok(readFileSync(FIXTURE, 'utf8').includes(dummy), 'one of the file\'s own hashes: same scheme and cost, nothing computed at start-up')
   t.equal(await backend.verify('alice', 'wrong'), null)
   t.equal(seen.length, 2, 'one verification for a wrong password')
 })

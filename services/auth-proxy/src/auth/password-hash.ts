@@ -1,7 +1,7 @@
 // Password hash schemes found in htpasswd files. Each scheme recognises its own hashes and verifies a
 // password against one. Hashing itself is left to maintained libraries (bcrypt, apache-md5) and to Node's
 // crypto for SHA-1: no hand-written crypto here. Every comparison is constant-time.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import md5 from 'apache-md5'
 import bcrypt from 'bcrypt'
 import { constantTimeEqual } from './constant-time.ts'
@@ -13,8 +13,6 @@ export interface HashScheme {
   /** True when `hash` is a well-formed hash of this scheme. */
   matches (hash: string): boolean
   verify (password: string, hash: string): Promise<boolean>
-  /** A hash of a random secret costing the same to verify as `like`: used for unknown users (timing). */
-  dummyLike (like: string): Promise<string>
 }
 
 // bcrypt: $2a$, $2b$ (OpenBSD) and $2y$ (PHP, Apache's htpasswd -B) are the same algorithm for every
@@ -26,8 +24,7 @@ export const bcryptScheme: HashScheme = {
   name: 'bcrypt',
   weak: false,
   matches: (hash) => BCRYPT_RE.test(hash),
-  verify: async (password, hash) => await bcrypt.compare(password, hash.startsWith('$2y$') ? `$2b$${hash.slice(4)}` : hash),
-  dummyLike: async (like) => await bcrypt.hash(randomBytes(16).toString('hex'), Number(like.slice(4, 6)))
+  verify: async (password, hash) => await bcrypt.compare(password, hash.startsWith('$2y$') ? `$2b$${hash.slice(4)}` : hash)
 }
 
 // apr1: Apache's MD5-crypt, htpasswd's default (-m) and `openssl passwd -apr1`. Salt up to 8 characters.
@@ -42,8 +39,7 @@ export const apr1Scheme: HashScheme = {
   name: 'apr1',
   weak: true,
   matches: (hash) => APR1_RE.test(hash),
-  verify: async (password, hash) => await Promise.resolve(constantTimeEqual(md5(utf8Bytes(password), hash), hash)),
-  dummyLike: async () => await Promise.resolve(md5(randomBytes(16).toString('hex')))
+  verify: async (password, hash) => await Promise.resolve(constantTimeEqual(md5(utf8Bytes(password), hash), hash))
 }
 
 // {SHA}: base64(SHA-1(password)), htpasswd -s. Unsalted: weak.
@@ -60,8 +56,7 @@ export const shaScheme: HashScheme = {
   weak: true,
   matches: (hash) => SHA_RE.test(hash),
   verify: async (password, hash) => await Promise.resolve(
-    timingSafeEqual(sha1(Buffer.from(password, 'utf8')), Buffer.from(hash.slice(5), 'base64'))),
-  dummyLike: async () => await Promise.resolve(`{SHA}${sha1(randomBytes(16)).toString('base64')}`)
+    timingSafeEqual(sha1(Buffer.from(password, 'utf8')), Buffer.from(hash.slice(5), 'base64')))
 }
 
 // {SSHA}: base64(SHA-1(password + salt) + salt), as written by slappasswd and nginx guides. Weak (fast hash).
@@ -76,10 +71,6 @@ export const sshaScheme: HashScheme = {
     const digest = decoded.subarray(0, 20)
     const salt = decoded.subarray(20)
     return await Promise.resolve(timingSafeEqual(sha1(Buffer.from(password, 'utf8'), salt), digest))
-  },
-  dummyLike: async () => {
-    const salt = randomBytes(8)
-    return await Promise.resolve(`{SSHA}${Buffer.concat([sha1(randomBytes(16), salt), salt]).toString('base64')}`)
   }
 }
 

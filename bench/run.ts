@@ -1,0 +1,166 @@
+// `npm run bench`: the auth-proxy against nginx (the tutorial's sidecar) and Caddy, on loopback, with wrk.
+// Systems are interleaved and repeated so drift cancels out; medians are reported with ratios to nginx measured
+// in the same run. A benchmark, not a test: `--smoke` only checks that it all works (CI), nothing is asserted.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { parseArgs } from 'node:util'
+import { markdown, median, svg, type Extras, type SystemDef, type Target } from './report.ts'
+import { killAll, ROOT, startAuthProxy, startCaddy, startHello, startNginx, waitFor, type Running } from './systems.ts'
+import { wrk, type WrkResult } from './wrk.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    duration: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
+    connections: { type: 'string', default: '8,32,128' },
+    out: { type: 'string' }
+  }
+})
+const smoke = args.smoke
+const seconds = smoke ? 1 : Number(args.duration)
+const rounds = smoke ? 1 : Number(args.rounds)
+const connections = smoke ? [32] : args.connections.split(',').map(Number)
+const outDir = args.out ?? (smoke ? mkdtempSync(join(tmpdir(), 'bench-smoke-')) : join(ROOT, 'docs'))
+
+const USER = 'bench'
+const PASSWORD = 'bench-password-1041'
+const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`
+const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`) }
+
+function htpasswd (mode: string[]): string { return execFileSync('htpasswd', ['-nb', ...mode, USER, PASSWORD], { encoding: 'utf8' }).trim() }
+
+function rssMb (pid: number): number {
+  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+}
+
+async function startToReady (upstream: string, file: string): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < (smoke ? 1 : 5); i++) {
+    const started = performance.now()
+    const p = await startAuthProxy(upstream, file, undefined)
+    await waitFor(`${p.managementUrl}/readyz`, undefined)
+    times.push(performance.now() - started)
+    await p.stop()
+  }
+  return median(times)
+}
+
+async function uploadGrowth (upstream: string, file: string): Promise<{ growthMb: number, seconds: number }> {
+  const p = await startAuthProxy(upstream, file, AUTH)
+  const total = smoke ? 64 * 1024 ** 2 : 1024 ** 3
+  const baseline = rssMb(p.pid)
+  let peak = baseline
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMb(p.pid)) }, 25)
+  const started = performance.now()
+  await new Promise<void>((resolve, reject) => {
+    const chunk = Buffer.alloc(64 * 1024)
+    let sent = 0
+    const body = new Readable({ read () { if (sent >= total) { this.push(null); return } sent += chunk.length; this.push(chunk) } })
+    const req = request(p.url, { method: 'POST', agent: false, headers: { authorization: AUTH, 'content-length': String(total) } }, (res) => { res.resume(); res.on('end', resolve) })
+    req.on('error', reject)
+    body.pipe(req)
+  })
+  clearInterval(sampler)
+  const seconds = (performance.now() - started) / 1000
+  await p.stop()
+  return { growthMb: peak - baseline, seconds }
+}
+
+async function main (): Promise<void> {
+  execFileSync('bash', [join(ROOT, 'bench/install.sh')], { stdio: 'inherit' })
+  execFileSync('npx', ['tsc', '-b'], { cwd: ROOT, stdio: 'inherit' })
+  const work = mkdtempSync(join(tmpdir(), 'bench-'))
+  const files = {
+    sha: join(work, 'sha.htpasswd'), apr1: join(work, 'apr1.htpasswd'), bcrypt: join(work, 'bcrypt.htpasswd')
+  }
+  writeFileSync(files.sha, `${htpasswd(['-s'])}\n`)
+  writeFileSync(files.apr1, `${htpasswd(['-m'])}\n`) // what the tutorial's `htpasswd -cb` writes
+  const bcryptLine = htpasswd(['-B', '-C', '10'])
+  writeFileSync(files.bcrypt, `${bcryptLine}\n`)
+  execFileSync('chmod', ['-R', 'a+rX', work])
+
+  log('starting systems')
+  const hello = await startHello()
+  const started: Array<[SystemDef, Running]> = [
+    [{ id: 'upstream', label: 'upstream direct (ceiling)' }, hello],
+    [{ id: 'nginx-sha', label: 'nginx {SHA}' }, await startNginx(work, hello.url, files.sha, AUTH)],
+    [{ id: 'nginx-apr1', label: 'nginx apr1 (tutorial)' }, await startNginx(work, hello.url, files.apr1, AUTH)],
+    [{ id: 'nginx-bcrypt', label: 'nginx bcrypt' }, await startNginx(work, hello.url, files.bcrypt, AUTH)],
+    [{ id: 'caddy-bcrypt', label: 'Caddy bcrypt + hash_cache' }, await startCaddy(work, hello.url, USER, bcryptLine.slice(USER.length + 1), AUTH)],
+    [{ id: 'ours-sha', label: 'auth-proxy {SHA}', baseline: 'nginx-sha' }, await startAuthProxy(hello.url, files.sha, AUTH)],
+    [{ id: 'ours-apr1', label: 'auth-proxy apr1', baseline: 'nginx-apr1' }, await startAuthProxy(hello.url, files.apr1, AUTH)],
+    [{ id: 'ours-bcrypt', label: 'auth-proxy bcrypt', baseline: 'nginx-bcrypt' }, await startAuthProxy(hello.url, files.bcrypt, AUTH)]
+  ]
+  const systems = started.map(([s]) => s)
+  const samples = new Map<string, WrkResult[]>()
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of connections) {
+      // Rotate the order each round so no system always runs first (or after the noisiest one).
+      const order = started.map((_, i) => started[(i + round) % started.length]) as Array<[SystemDef, Running]>
+      for (const [s, r] of order) {
+        const result = await wrk(r.url, AUTH, c, seconds)
+        if (result.non2xx > 0 || result.errors > 0) log(`${s.id} c=${c}: ${result.non2xx} non-2xx, ${result.errors} socket errors`)
+        const key = `${s.id}@${c}`
+        samples.set(key, [...(samples.get(key) ?? []), result])
+        log(`round ${round} c=${c} ${s.id}: ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms`)
+      }
+    }
+  }
+  const results = new Map<string, WrkResult>()
+  for (const [key, list] of samples) {
+    results.set(key, {
+      rps: median(list.map((r) => r.rps)), p50Ms: median(list.map((r) => r.p50Ms)), p99Ms: median(list.map((r) => r.p99Ms)),
+      non2xx: list.reduce((n, r) => n + r.non2xx, 0), errors: list.reduce((n, r) => n + r.errors, 0)
+    })
+  }
+  const ours = started.find(([s]) => s.id === 'ours-bcrypt')?.[1]
+  const rssAfterLoadMb = ours !== undefined ? rssMb(ours.pid) : Number.NaN
+  for (const [, r] of started) if (r !== hello) await r.stop()
+
+  log('start-to-ready and 1 GiB upload')
+  const startMs = await startToReady(hello.url, files.bcrypt)
+  const upload = await uploadGrowth(hello.url, files.bcrypt)
+  await hello.stop()
+  const extras: Extras = { rssAfterLoadMb, startToReadyMs: startMs, uploadGrowthMb: upload.growthMb, uploadSeconds: upload.seconds }
+
+  const at = (id: string, c: number): WrkResult | undefined => results.get(`${id}@${c}`)
+  const ratio = (a: string, b: string, c: number): number => (at(a, c)?.rps ?? Number.NaN) / (at(b, c)?.rps ?? Number.NaN)
+  const c32 = connections.includes(32) ? 32 : (connections[0] ?? 32)
+  const targets: Target[] = [
+    { what: `auth-proxy / nginx, tutorial's apr1 file (c=${c32})`, goal: '≥ 3×', measured: `${ratio('ours-apr1', 'nginx-apr1', c32).toFixed(2)}×`, met: ratio('ours-apr1', 'nginx-apr1', c32) >= 3 },
+    { what: `auth-proxy / nginx, bcrypt (c=${c32})`, goal: '≥ 500×', measured: `${ratio('ours-bcrypt', 'nginx-bcrypt', c32).toFixed(0)}×`, met: ratio('ours-bcrypt', 'nginx-bcrypt', c32) >= 500 },
+    { what: `auth-proxy / Caddy, bcrypt + hash cache (c=${c32})`, goal: '≥ 1.3×', measured: `${ratio('ours-bcrypt', 'caddy-bcrypt', c32).toFixed(2)}×`, met: ratio('ours-bcrypt', 'caddy-bcrypt', c32) >= 1.3 },
+    { what: `auth-proxy / nginx, cheapest scheme {SHA} (c=${c32})`, goal: '≥ 0.5×', measured: `${ratio('ours-sha', 'nginx-sha', c32).toFixed(2)}×`, met: ratio('ours-sha', 'nginx-sha', c32) >= 0.5 },
+    ...connections.map((c) => ({
+      what: `p99, auth-proxy apr1 vs nginx apr1 (c=${c})`, goal: '≤ nginx',
+      measured: `${(at('ours-apr1', c)?.p99Ms ?? Number.NaN).toFixed(2)} vs ${(at('nginx-apr1', c)?.p99Ms ?? Number.NaN).toFixed(2)} ms`,
+      met: (at('ours-apr1', c)?.p99Ms ?? Infinity) <= (at('nginx-apr1', c)?.p99Ms ?? 0)
+    })),
+    { what: 'RSS after sustained load', goal: '≤ 80 MB', measured: `${rssAfterLoadMb.toFixed(1)} MB`, met: rssAfterLoadMb <= 80 },
+    { what: 'start-to-ready', goal: '≤ 200 ms', measured: `${startMs.toFixed(0)} ms`, met: startMs <= 200 },
+    { what: '1 GiB upload RSS growth', goal: '≤ 20 MB', measured: `${upload.growthMb.toFixed(1)} MB`, met: upload.growthMb <= 20 }
+  ]
+  const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? 'unknown CPU'
+  const meta = `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpu} (2 cores), Node ${process.version}, ` +
+    `loopback, \`wrk -t1 -cN -d${seconds}s\`, ${rounds} interleaved round(s), medians. One nginx worker, one Node process, ` +
+    'Caddy with GOMAXPROCS=1; all in front of the same Node hello upstream; access logs off everywhere ' +
+    '(auth-proxy at LOG_LEVEL=warn). Absolute numbers drift between runs and machines: compare ratios within one run. ' +
+    'Reproduce with `npm run bench`.'
+  writeFileSync(join(outDir, 'benchmarks.md'), markdown(systems, connections, results, extras, targets, meta))
+  writeFileSync(join(outDir, 'benchmarks.svg'), svg(systems, c32, results))
+  process.stdout.write(markdown(systems, connections, results, extras, targets, meta))
+  log(`wrote ${join(outDir, 'benchmarks.md')} and benchmarks.svg`)
+  rmSync(work, { recursive: true, force: true })
+}
+
+process.on('SIGINT', () => { killAll(); process.exit(130) })
+main().then(() => { killAll() }, (err: unknown) => {
+  killAll()
+  process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+})

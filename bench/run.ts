@@ -3,7 +3,8 @@
 // in the same run. A benchmark, not a test: `--smoke` only checks that it all works (CI), nothing is asserted.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { request } from 'node:http'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -50,8 +51,18 @@ async function startToReady (upstream: string, file: string): Promise<number> {
   return median(times)
 }
 
-async function uploadGrowth (upstream: string, file: string): Promise<{ growthMb: number, seconds: number }> {
-  const p = await startAuthProxy(upstream, file, AUTH)
+/** An upstream that reads and discards request bodies (the hello app has no upload route). */
+async function startSink (): Promise<{ url: string, close: () => Promise<void> }> {
+  const server = createServer((req, res) => { req.resume(); req.on('end', () => { res.end('stored') }) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/`, close: async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) } }
+}
+
+async function uploadGrowth (file: string): Promise<{ growthMb: number, seconds: number }> {
+  const sink = await startSink()
+  const p = await startAuthProxy(sink.url, file, undefined)
+  await waitFor(`${p.managementUrl}/readyz`, undefined)
   const total = smoke ? 64 * 1024 ** 2 : 1024 ** 3
   const baseline = rssMb(p.pid)
   let peak = baseline
@@ -68,6 +79,7 @@ async function uploadGrowth (upstream: string, file: string): Promise<{ growthMb
   clearInterval(sampler)
   const seconds = (performance.now() - started) / 1000
   await p.stop()
+  await sink.close()
   return { growthMb: peak - baseline, seconds }
 }
 
@@ -124,7 +136,7 @@ async function main (): Promise<void> {
 
   log('start-to-ready and 1 GiB upload')
   const startMs = await startToReady(hello.url, files.bcrypt)
-  const upload = await uploadGrowth(hello.url, files.bcrypt)
+  const upload = await uploadGrowth(files.bcrypt)
   await hello.stop()
   const extras: Extras = { rssAfterLoadMb, startToReadyMs: startMs, uploadGrowthMb: upload.growthMb, uploadSeconds: upload.seconds }
 

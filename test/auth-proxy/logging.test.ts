@@ -16,7 +16,7 @@ t.test('one JSON line per request: method, path, status, duration, user, client,
   await send(`${proxy.url}/denied`)
   const lines = requestLines(proxy)
   t.equal(lines.length, 2, 'exactly one line per request')
-  t.match(lines[0], { msg: 'request', method: 'GET', path: '/ok', status: 200, user: 'alice', client: '127.0.0.1', reqId: /^[0-9a-f]{8}$/ })
+  t.match(lines[0], { msg: 'request', method: 'GET', path: '/ok', status: 200, user: 'alice', client: '127.0.0.1', reqId: /^[0-9a-f]{10}$/ })
   t.type(lines[0]?.durationMs, 'number')
   t.match(lines[1], { method: 'GET', path: '/denied', status: 401 })
   t.equal(lines[1]?.user, undefined)

@@ -5,6 +5,8 @@ import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { pathOf } from './log.ts'
 import type { ProxyMetrics } from './metrics.ts'
 
+const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
+
 export class RequestLogController extends LogController {
   readonly #metrics: ProxyMetrics
   /** Requests already logged as aborted, so the completion that may follow does not log them twice. */
@@ -35,6 +37,10 @@ export class RequestLogController extends LogController {
   }
 
   #write (request: FastifyRequest, reply: FastifyReply, aborted: string | undefined): void {
+    this.#metrics.requestCompleted(request.method, reply.statusCode, reply.elapsedTime / 1000)
+    if (request.authFailure !== null) this.#metrics.authFailure(request.authFailure)
+    // Build the line only when it will be written (LOG_LEVEL=warn drops successful ones).
+    if (aborted === undefined && !INFO_OR_LOWER.has(request.log.level)) return
     const line = {
       method: request.method,
       path: pathOf(request.url),
@@ -48,7 +54,5 @@ export class RequestLogController extends LogController {
     }
     if (aborted !== undefined) request.log.warn(line, 'request aborted')
     else request.log.info(line, 'request')
-    this.#metrics.requestCompleted(request.method, reply.statusCode, reply.elapsedTime / 1000)
-    if (request.authFailure !== null) this.#metrics.authFailure(request.authFailure)
   }
 }

@@ -20,7 +20,7 @@ t.test('app not started yet → 503 with Retry-After; once it has answered, down
   const starting = await send(`${proxy.url}/`, { headers: AUTH })
   t.equal(starting.status, 503)
   t.equal(starting.headers['retry-after'], '2')
-  t.match(starting.body, /^503 Upstream starting \(AUTH_PROXY_ERR_UPSTREAM_STARTING, request [0-9a-f]{8}\)\n$/)
+  t.match(starting.body, /^503 Upstream starting \(AUTH_PROXY_ERR_UPSTREAM_STARTING, request [0-9a-f]{10}\)\n$/)
   noStack(t, starting.body)
 
   const upstream = await startUpstream(undefined, port)

@@ -5,8 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'node:http'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
+import { freePort } from '../test/helpers/upstream.ts'
 
 export const ROOT = new URL('..', import.meta.url).pathname
 
@@ -15,13 +14,6 @@ export interface Running { readonly url: string, readonly pid: number, stop (): 
 const children = new Set<ChildProcess>()
 export function killAll (): void { for (const c of children) c.kill('SIGKILL') }
 
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 export function startProcess (cmd: string, args: string[], env: Record<string, string> = {}): ChildProcess {
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })

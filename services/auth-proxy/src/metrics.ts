@@ -11,6 +11,20 @@ export interface MetricSources {
   websockets (): number
 }
 
+/** A counter whose values are kept elsewhere and read at scrape time, one series per `result` label. */
+function sampledCounter (registry: Registry, name: string, help: string, read: () => Record<string, number>): void {
+  const counter: Counter<'result'> = new Counter({
+    name,
+    help,
+    labelNames: ['result'],
+    registers: [registry],
+    collect: () => {
+      counter.reset()
+      for (const [result, value] of Object.entries(read())) counter.inc({ result }, value)
+    }
+  })
+}
+
 export class ProxyMetrics {
   readonly registry = new Registry()
   readonly #requests: Counter<'method' | 'status_class'>
@@ -41,30 +55,12 @@ export class ProxyMetrics {
       registers,
       collect: () => { this.#inFlight.set(this.inFlight) }
     })
-    const reloads = new Counter({
-      name: 'auth_proxy_credential_reloads_total',
-      help: 'Reloads of changed credential files, by result (a failed one keeps the previous credentials).',
-      labelNames: ['result'],
-      registers,
-      collect: () => {
-        const r = sources.credentialReloads()
-        reloads.reset()
-        reloads.inc({ result: 'success' }, r.success)
-        reloads.inc({ result: 'failure' }, r.failure)
-      }
-    })
-    const cache = new Counter({
-      name: 'auth_proxy_verify_cache_lookups_total',
-      help: 'Credential checks answered from the verify cache (hit) or by the backend (miss).',
-      labelNames: ['result'],
-      registers,
-      collect: () => {
-        const c = sources.verifyCache()
-        cache.reset()
-        cache.inc({ result: 'hit' }, c.hits)
-        cache.inc({ result: 'miss' }, c.misses)
-      }
-    })
+    sampledCounter(this.registry, 'auth_proxy_credential_reloads_total',
+      'Reloads of changed credential files, by result (a failed one keeps the previous credentials).',
+      () => { const r = sources.credentialReloads(); return { success: r.success, failure: r.failure } })
+    sampledCounter(this.registry, 'auth_proxy_verify_cache_lookups_total',
+      'Credential checks answered from the verify cache (hit) or by the backend (miss).',
+      () => { const c = sources.verifyCache(); return { hit: c.hits, miss: c.misses } })
     const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'Proxied WebSocket connections open now.', registers, collect: () => { ws.set(sources.websockets()) } })
     collectDefaultMetrics({ register: this.registry, prefix: 'auth_proxy_' })
   }

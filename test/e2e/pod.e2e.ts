@@ -28,6 +28,8 @@ t.before(async () => {
   await run('podman kube play the rendered k8s/base', 'podman', ['kube', 'play', yamlFile])
   url = `http://127.0.0.1:${port}`
   await waitUntil('the proxy to answer through the published port', async () => (await send(`${url}/`)).status === 401)
+  // Both containers start together; until the app answers, the proxy says 503 "starting" (tested elsewhere).
+  await waitUntil('the app behind the proxy', async () => (await send(`${url}/`, { headers: { authorization: basic('admin', 'admin1041') } })).status === 200)
 })
 t.teardown(cleanUp)
 

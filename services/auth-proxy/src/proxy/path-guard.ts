@@ -4,8 +4,9 @@
 // path could be authorised as one thing and served as another. Nothing legitimate needs them: 400.
 import { BadRequestError } from '../errors.ts'
 
-// RFC 3986 §3.3 dot-segments, in any mix of literal and percent-encoded dots.
-const DOT_SEGMENT = /(^|\/)(\.|%2e){1,2}(\/|$)/i
+// RFC 3986 §3.3 dot-segments, in any mix of literal and percent-encoded dots — also between encoded slashes,
+// which an app that decodes %2F before routing (many do) reads as separators: /..%2fetc/passwd.
+const DOT_SEGMENT = /(^|\/|%2f)(\.|%2e){1,2}(\/|%2f|$)/i
 // Backslash (literal or encoded) and NUL: path separators or terminators to some backends.
 const AMBIGUOUS = /\\|%5c|%00/i
 // A `%` not followed by two hex digits.

@@ -1,12 +1,13 @@
-// Forwarding to the app: @fastify/http-proxy (reply-from on an undici pool) for HTTP and WebSockets, with our
-// header rules, error mapping, the raw query string and `Expect: 100-continue` after authentication.
+// Forwarding to the app: HTTP through our undici forwarder (forward.ts), WebSockets through @fastify/http-proxy,
+// both behind the same hooks; `Expect: 100-continue` answered after authentication.
 import httpProxy from '@fastify/http-proxy'
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { ProxyMetrics } from '../metrics.ts'
-import { rewriteRequestHeaders, rewriteResponseHeaders, websocketRequestHeaders, type ForwardingOptions } from './headers.ts'
-import { createUpstreamPool, upstreamError, type UpstreamState } from './upstream.ts'
+import { forward } from './forward.ts'
+import { websocketRequestHeaders, type ForwardingOptions } from './headers.ts'
+import { createUpstreamPool, type UpstreamState } from './upstream.ts'
 
 /**
  * Every method Fastify routes, except TRACE (it would echo the client's credentials back, the XST attack)
@@ -32,12 +33,14 @@ function rawQuery (_search: string | undefined, url: string): string {
   return q === -1 ? '' : url.slice(q + 1)
 }
 
-const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) => {
-  const pool = createUpstreamPool(opts.upstream)
-  app.addHook('onClose', async () => { await pool.destroy() })
+type ConstraintStrategy = Parameters<FastifyInstance['addConstraintStrategy']>[0]
+/** The router's handler type, as a constraint strategy stores it. */
+type RouteHandler = Parameters<ReturnType<ConstraintStrategy['storage']>['set']>[1]
 
-  // Bodies are streamed, never parsed: drop Fastify's own parsers so text/plain and JSON stream like the rest.
+const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) => {
+  // Bodies are streamed, never parsed: every content type is left unread for the forwarder to stream.
   app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
 
   // RFC 9110 §10.1.1: the proxy answers `Expect: 100-continue` itself — but only once the client is
   // authenticated, so nobody uploads a large body just to be told 401. Node would otherwise send 100 at once.
@@ -47,33 +50,31 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
     done()
   })
 
+  // Plain HTTP: our forwarder, on every path for every forwarded method.
+  const pool = createUpstreamPool(opts.upstream)
+  app.addHook('onClose', async () => { await pool.destroy() })
+  const context = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics }
+  for (const url of ['/', '/*']) {
+    app.route({ method: [...FORWARDED_METHODS], url, handler: (request, reply) => { forward(context, request, reply) } })
+  }
+
+  // WebSockets: @fastify/http-proxy, on routes that only upgrade requests reach (the `upgrade` constraint).
+  app.addConstraintStrategy({
+    name: 'upgrade',
+    storage () {
+      const routes = new Map<unknown, RouteHandler>()
+      return { get: (key: unknown) => routes.get(key) ?? null, set: (key: unknown, value: RouteHandler) => { routes.set(key, value) } }
+    },
+    deriveConstraint: (req: { headers: Record<string, unknown> }) => req.headers.upgrade === undefined ? undefined : 'websocket',
+    mustMatchWhenDerived: true
+  })
   const proxyOptions: Parameters<typeof httpProxy>[1] = {
     upstream: opts.upstream.url,
-    httpMethods: [...FORWARDED_METHODS],
-    undici: pool,
-    disableRequestLogging: true, // request-log.ts writes the one line per request
-    replyOptions: {
-      rewriteRequestHeaders: (request, headers) =>
-        rewriteRequestHeaders(request, headers, request.identity?.user, opts.forwarding),
-      rewriteHeaders: (headers) => rewriteResponseHeaders(headers),
-      onError: (reply, { error }) => {
-        const mapped = upstreamError(error, opts.state)
-        opts.metrics.upstreamError(mapped.kind)
-        if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(mapped.retryAfterSeconds))
-        reply.send(mapped.error)
-      },
-      onResponse: (_request, reply, res) => {
-        opts.state.seen = true
-        // reply-from calls this even after it answered with an error itself (e.g. an invalid upstream status
-        // code): then the upstream body must be destroyed, or its socket is never released.
-        if (reply.sent) res.stream.destroy()
-        else reply.send(res.stream)
-      },
-      queryString: rawQuery,
-      // A proxy must not replay requests on its own: reply-from would retry GETs on 503 otherwise.
-      retryDelay: () => null
-    },
-    // WebSockets: the upgrade request passes through the same hooks (path guard, authentication) first.
+    httpMethods: ['GET'],
+    constraints: { upgrade: 'websocket' },
+    disableRequestLogging: true,
+    proxyPayloads: false, // our content-type parser above already leaves bodies unread
+    // The upgrade request passes through the same hooks (path guard, authentication) first.
     websocket: true,
     wsClientOptions: {
       // http-proxy's own default forwards only the cookie; apps (Jupyter) also check Origin and need the

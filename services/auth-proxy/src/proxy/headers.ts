@@ -33,9 +33,21 @@ function normaliseName (name: string): string {
 }
 
 export interface ForwardingOptions {
-  /** Lower-cased names, in every spelling a backend might fold into one of the proxy's identity headers. */
+  /** USER_HEADER as configured, e.g. X-Forwarded-User. */
   readonly userHeader: string
   readonly forwardAuthorization: boolean
+}
+
+/** Normalised names of every client field the proxy drops or owns, computed once per configuration. */
+const strippedCache = new WeakMap<ForwardingOptions, ReadonlySet<string>>()
+function strippedNames (options: ForwardingOptions): ReadonlySet<string> {
+  let names = strippedCache.get(options)
+  if (names === undefined) {
+    names = new Set([...HOP_BY_HOP, ...CONSUMED, normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
+      'x-forwarded-proto', 'x-real-ip', 'forwarded'].map(normaliseName))
+    strippedCache.set(options, names)
+  }
+  return names
 }
 
 /** uri-host [":" port] (RFC 3986 §3.2) in the characters a DNS name, an IPv4 or a bracketed IPv6 uses. */
@@ -47,8 +59,9 @@ function forwardedNode (address: string): string {
 }
 
 /**
- * Builds the upstream request's headers from the client's. Runs after reply-from has removed `Connection`
- * and every header it lists, so whatever is set here cannot be stripped by a client.
+ * Builds the upstream request's headers from the client's, in place. The caller has already removed what the
+ * client's `Connection` field lists (forward.ts, websocketRequestHeaders), so whatever is set here cannot be
+ * stripped by a client.
  */
 export function rewriteRequestHeaders (
   request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
@@ -56,10 +69,9 @@ export function rewriteRequestHeaders (
 ): Record<string, string | string[] | undefined> {
   // What a trusted router (TRUST_PROXY) said about the hops before it; from anyone else it is ignored.
   const priorHops = request.fromTrustedProxy ? request.headers['x-forwarded-for'] : undefined
-  const identityNames = new Set([normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
-    'x-forwarded-proto', 'x-real-ip', 'forwarded'])
+  const stripped = strippedNames(options)
   for (const name of Object.keys(headers)) {
-    if (HOP_BY_HOP.includes(name) || CONSUMED.includes(name) || identityNames.has(normaliseName(name))) delete headers[name]
+    if (stripped.has(normaliseName(name))) delete headers[name]
   }
   if (!options.forwardAuthorization) delete headers.authorization
 

@@ -18,7 +18,9 @@ function start (name: string, script: string, env: Record<string, string>): Chil
 const children = [
   start('hello', 'services/hello/dist/server.js', {}),
   start('auth-proxy', 'services/auth-proxy/dist/server.js', {
-    HTPASSWD_FILE: process.env.HTPASSWD_FILE ?? 'demo/htpasswd'
+    HTPASSWD_FILE: process.env.HTPASSWD_FILE ?? 'demo/htpasswd',
+    // No Service to leave locally: Ctrl-C should not wait the Kubernetes-sized delay.
+    SHUTDOWN_DELAY: process.env.SHUTDOWN_DELAY ?? '0'
   })
 ]
 

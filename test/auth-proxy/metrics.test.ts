@@ -52,3 +52,18 @@ t.test('without a registry, /metrics does not exist', async (t) => {
   t.teardown(async () => { await app.close() })
   t.equal((await app.inject('/metrics')).statusCode, 404)
 })
+
+t.test('regression: credential reloads are counted when htpasswd is one of several backends', async (t) => {
+  const { writeFileSync } = await import('node:fs')
+  const dir = tempDir()
+  const upstream = await startUpstream()
+  const file = dir.file('h', htpasswdLine('alice', 'pw', '-B', 4))
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, HTPASSWD_FILE: file, HTPASSWD_RELOAD_INTERVAL: '50ms', AUTH_USERNAME: 'bob', AUTH_PASSWORD: 'pw2' })
+  const management = buildManagementApp({ credentialsReady: () => true, upstreamUrl: upstream.url, accepting: () => true, metrics: proxy.app.metrics.registry }, 'silent')
+  t.teardown(async () => { await management.close(); await proxy.close(); await upstream.close(); dir.remove() })
+  writeFileSync(file, `${htpasswdLine('alice', 'pw', '-B', 4)}\n${htpasswdLine('carol', 'pw3', '-B', 4)}\n`)
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  const m = (await management.inject('/metrics')).body
+  t.equal(value(m, 'auth_proxy_credential_reloads_total{result="success"}'), 1)
+  t.equal(value(m, 'auth_proxy_credential_reloads_total{result="failure"}'), 0)
+})

@@ -64,10 +64,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const state: UpstreamState = { seen: false }
   let credentials: CachedBackend | undefined
   const metrics = new ProxyMetrics({
-    credentialReloads: () => {
-      const s = credentials?.status() as { reloads?: number, reloadFailures?: number } | undefined
-      return { success: s?.reloads ?? 0, failure: s?.reloadFailures ?? 0 }
-    },
+    credentialReloads: () => credentials?.reloadCounts() ?? { success: 0, failure: 0 },
     verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
     websockets: () => websockets.size
   })

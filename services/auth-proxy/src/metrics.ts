@@ -1,12 +1,13 @@
 // Prometheus metrics, served on the management port's /metrics. One registry per app (not prom-client's
 // global one), so tests and several apps in one process never mix their numbers.
+import type { ReloadCounts } from './auth/backend.ts'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_gateway' | 'aborted'
 
 /** Reads of state owned elsewhere (credential backends, WebSockets), sampled at scrape time. */
 export interface MetricSources {
-  credentialReloads (): { readonly success: number, readonly failure: number }
+  credentialReloads (): ReloadCounts
   verifyCache (): { readonly hits: number, readonly misses: number }
   websockets (): number
 }
@@ -57,7 +58,7 @@ export class ProxyMetrics {
     })
     sampledCounter(this.registry, 'auth_proxy_credential_reloads_total',
       'Reloads of changed credential files, by result (a failed one keeps the previous credentials).',
-      () => { const r = sources.credentialReloads(); return { success: r.success, failure: r.failure } })
+      () => ({ ...sources.credentialReloads() }))
     sampledCounter(this.registry, 'auth_proxy_verify_cache_lookups_total',
       'Credential checks answered from the verify cache (hit) or by the backend (miss).',
       () => { const c = sources.verifyCache(); return { hit: c.hits, miss: c.misses } })

@@ -9,6 +9,8 @@ export interface Identity {
   readonly groups?: readonly string[]
 }
 
+export interface ReloadCounts { readonly success: number, readonly failure: number }
+
 export interface CredentialBackend {
   /** Short stable name used in logs, metrics and readiness details, e.g. "htpasswd". */
   readonly name: string
@@ -27,6 +29,8 @@ export interface CredentialBackend {
   generation? (): number
   /** Details for /readyz (e.g. a refused reload), never secrets. */
   status? (): object
+  /** Reloads of changed credentials so far, taken and refused, for metrics. */
+  reloadCounts? (): ReloadCounts
   close? (): Promise<void>
 }
 
@@ -65,6 +69,17 @@ export class BackendChain implements CredentialBackend {
 
   status (): object {
     return Object.fromEntries(this.backends.map((b) => [b.name, b.status?.() ?? { ready: b.ready() }]))
+  }
+
+  reloadCounts (): ReloadCounts {
+    let success = 0
+    let failure = 0
+    for (const b of this.backends) {
+      const c = b.reloadCounts?.()
+      success += c?.success ?? 0
+      failure += c?.failure ?? 0
+    }
+    return { success, failure }
   }
 
   async close (): Promise<void> {

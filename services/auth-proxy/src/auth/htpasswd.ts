@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
 import { fileFingerprint } from '../file-watch.ts'
-import type { CredentialBackend, Identity } from './backend.ts'
+import type { CredentialBackend, Identity, ReloadCounts } from './backend.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
 
 export const HTPASSWD_BACKEND_NAME = 'htpasswd'
@@ -185,6 +185,8 @@ export class HtpasswdBackend implements CredentialBackend {
       ...(this.#lastReloadError !== undefined && { lastReloadError: this.#lastReloadError })
     }
   }
+
+  reloadCounts (): ReloadCounts { return { success: this.#reloads, failure: this.#reloadFailures } }
 
   async verify (user: string, password: string): Promise<Identity | null> {
     const { entries, dummy } = this.#snapshot

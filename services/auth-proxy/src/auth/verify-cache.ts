@@ -7,7 +7,7 @@
 // correct one fail. Entries expire after a TTL, the cache is bounded (least recently used goes first), and every
 // entry is tied to the backend's credential generation, so a reload drops them all at once.
 import { createHmac, randomBytes } from 'node:crypto'
-import type { CredentialBackend, Identity } from './backend.ts'
+import type { CredentialBackend, Identity, ReloadCounts } from './backend.ts'
 
 export interface VerifyCacheOptions {
   /** Entries at most; 0 disables caching. */
@@ -90,5 +90,6 @@ export class CachedBackend implements CredentialBackend {
   ready (): boolean { return this.#inner.ready() }
   generation (): number { return this.#inner.generation?.() ?? 0 }
   status (): object { return this.#inner.status?.() ?? {} }
+  reloadCounts (): ReloadCounts { return this.#inner.reloadCounts?.() ?? { success: 0, failure: 0 } }
   async close (): Promise<void> { await this.#inner.close?.() }
 }

@@ -1,5 +1,5 @@
 // The connection pool to the app and the mapping of its failures to coded errors, in one place (like
-// reply-from's onError): no ad-hoc try/catch elsewhere.
+// reply-from's onError); forward.ts applies it in its one failure path.
 import { Pool } from 'undici'
 import type { Config } from '../config.ts'
 import { BadGatewayError, causeCodes, UpstreamStartingError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'

@@ -126,7 +126,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(proxy, {
     upstream: config.upstream,
-    forwarding: { userHeader: config.auth.userHeader, forwardAuthorization: config.auth.forwardAuthorization },
+    forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, forwardAuthorization: config.auth.forwardAuthorization },
     state,
     metrics,
     websockets

@@ -2,6 +2,7 @@
 // Every problem is collected and reported together, each naming its variable (like oauth2-proxy's Validate()),
 // and the result is deeply frozen so no part of the app can change it later.
 import proxyAddr from '@fastify/proxy-addr'
+import { readLdapConfig, type LdapConfig } from './auth/ldap-config.ts'
 import { EnvReader, type Env } from './env.ts'
 import { ConfigError } from './errors.ts'
 
@@ -21,6 +22,7 @@ export const DEFAULTS = Object.freeze({
   TLS_RELOAD_INTERVAL_MS: 10_000,
   AUTH_REALM: 'Restricted',
   USER_HEADER: 'X-Forwarded-User',
+  GROUPS_HEADER: 'X-Forwarded-Groups', // as oauth2-proxy names it
   FORWARD_AUTHORIZATION: false,
   HTPASSWD_RELOAD_INTERVAL_MS: 2_000, // "within a few seconds" of the kubelet updating the Secret
   // ~1000 distinct credentials × ~200 bytes: bounded and small; 5 minutes caps how long a credential a backend
@@ -56,6 +58,10 @@ export interface StaticCredentialsConfig {
   readonly passwordFile?: string
 }
 
+/** Credential backends by AUTH_BACKENDS name, in the default order (each only when configured). */
+export const BACKEND_NAMES = Object.freeze(['htpasswd', 'static', 'ldap'] as const)
+export type BackendName = typeof BACKEND_NAMES[number]
+
 export interface Config {
   readonly listen: { readonly host: string, readonly port: number }
   readonly management: { readonly host: string, readonly port: number }
@@ -77,8 +83,13 @@ export interface Config {
     readonly realm: string
     readonly htpasswdFile?: string
     readonly static?: StaticCredentialsConfig
+    readonly ldap?: LdapConfig
+    /** Configured backends in the order they are asked (AUTH_BACKENDS). */
+    readonly backends: readonly BackendName[]
     /** Canonical spelling as configured, e.g. X-Forwarded-User. */
     readonly userHeader: string
+    /** Where the user's groups go upstream (comma-separated names), e.g. X-Forwarded-Groups. */
+    readonly groupsHeader: string
     readonly forwardAuthorization: boolean
     readonly htpasswdReloadMs: number
     readonly cache: { readonly maxEntries: number, readonly ttlMs: number }
@@ -118,15 +129,43 @@ function readUpstreamUrl (r: EnvReader): string {
   return url.origin
 }
 
-function readUserHeader (r: EnvReader): string {
-  const value = r.get('USER_HEADER') ?? DEFAULTS.USER_HEADER
+/** USER_HEADER, GROUPS_HEADER: a header name the proxy may own (it strips every client copy). */
+function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER', fallback: string): string {
+  const value = r.get(name) ?? fallback
   if (!TOKEN_RE.test(value)) {
-    r.problem('USER_HEADER', `must be a valid HTTP header name, got "${value}"`)
+    r.problem(name, `must be a valid HTTP header name, got "${value}"`)
   } else if (RESERVED_HEADERS.has(value.toLowerCase())) {
-    r.problem('USER_HEADER', `must not be a header the proxy or HTTP itself controls, got "${value}"`)
+    r.problem(name, `must not be a header the proxy or HTTP itself controls, got "${value}"`)
   }
   return value
 }
+
+/** AUTH_BACKENDS: which configured backends to ask, in order. Default: every configured one, htpasswd first. */
+function readBackends (r: EnvReader, configured: ReadonlyMap<BackendName, string>): BackendName[] {
+  const listed = r.list('AUTH_BACKENDS').map((name) => name.toLowerCase())
+  if (listed.length === 0) return BACKEND_NAMES.filter((name) => configured.has(name))
+  const out: BackendName[] = []
+  for (const name of listed) {
+    const known = BACKEND_NAMES.find((b) => b === name)
+    if (known === undefined) {
+      r.problem('AUTH_BACKENDS', `"${name}" is not a backend; choose from ${BACKEND_NAMES.join(', ')}`)
+    } else if (out.includes(known)) {
+      r.problem('AUTH_BACKENDS', `lists "${name}" twice`)
+    } else if (!configured.has(known)) {
+      r.problem('AUTH_BACKENDS', `lists "${name}", which is not configured (${BACKEND_SETTINGS[known]})`)
+    } else {
+      out.push(known)
+    }
+  }
+  // A configured backend left out of the list would be silently ignored: say so instead.
+  for (const [name, variable] of configured) {
+    if (listed.length > 0 && !listed.includes(name)) r.problem(variable, `is set but "${name}" is not in AUTH_BACKENDS`)
+  }
+  return out
+}
+
+/** The setting that configures each backend, for messages. */
+const BACKEND_SETTINGS: Record<BackendName, string> = { htpasswd: 'HTPASSWD_FILE', static: 'AUTH_USERNAME', ldap: 'LDAP_URL' }
 
 function readRealm (r: EnvReader): string {
   const value = r.get('AUTH_REALM') ?? DEFAULTS.AUTH_REALM
@@ -237,15 +276,26 @@ export function loadConfig (env: Env = process.env): Config {
   const tls = readTls(r)
   const htpasswdFile = r.get('HTPASSWD_FILE')
   const staticCredentials = readStaticCredentials(r)
-  if (htpasswdFile === undefined && staticCredentials === undefined && r.get('AUTH_USERNAME') === undefined) {
+  const ldap = readLdapConfig(r)
+  const configured = new Map<BackendName, string>()
+  if (htpasswdFile !== undefined) configured.set('htpasswd', 'HTPASSWD_FILE')
+  if (r.get('AUTH_USERNAME') !== undefined) configured.set('static', 'AUTH_USERNAME')
+  if (ldap !== undefined) configured.set('ldap', 'LDAP_URL')
+  if (configured.size === 0) {
     // Fail closed: a proxy with no credentials would either let everyone in or no one.
-    r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, or AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE')
+    r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE, or LDAP_URL')
   }
+  const userHeader = readIdentityHeader(r, 'USER_HEADER', DEFAULTS.USER_HEADER)
+  const groupsHeader = readIdentityHeader(r, 'GROUPS_HEADER', DEFAULTS.GROUPS_HEADER)
+  if (userHeader.toLowerCase() === groupsHeader.toLowerCase()) r.problem('GROUPS_HEADER', `must differ from USER_HEADER (both are ${userHeader})`)
   const auth = {
     realm: readRealm(r),
     ...(htpasswdFile !== undefined && { htpasswdFile }),
     ...(staticCredentials !== undefined && { static: staticCredentials }),
-    userHeader: readUserHeader(r),
+    ...(ldap !== undefined && { ldap }),
+    backends: readBackends(r, configured),
+    userHeader,
+    groupsHeader,
     forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', DEFAULTS.FORWARD_AUTHORIZATION),
     htpasswdReloadMs: r.durationMs('HTPASSWD_RELOAD_INTERVAL', DEFAULTS.HTPASSWD_RELOAD_INTERVAL_MS),
     cache: {

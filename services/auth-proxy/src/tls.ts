@@ -7,7 +7,7 @@ import { createSecureContext } from 'node:tls'
 import type { Config } from './config.ts'
 import { TlsLoadError } from './errors.ts'
 import { fileFingerprint } from './file-watch.ts'
-import type { BackendLog } from './auth/htpasswd.ts'
+import type { BackendLog } from './auth/backend.ts'
 
 export interface TlsMaterial { readonly cert: Buffer, readonly key: Buffer }
 type TlsConfig = NonNullable<Config['tls']>

@@ -1,5 +1,19 @@
-// The one interface every credential check implements. htpasswd and static credentials today; LDAP and
-// OpenID Connect later plug in here without the proxy knowing which backend answered.
+// The one interface every credential check implements: htpasswd, static credentials and LDAP today; OpenID
+// Connect later plugs in here without the proxy knowing which backend answered.
+
+/** Where backends report what operators need to know (reloads, a directory going down). Never secrets. */
+export interface BackendLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
+/**
+ * Thrown by verify() when the credentials are right but the backend's policy refuses the user (e.g. not in a
+ * required LDAP group). The client sees the same 401 as for a wrong password — answering differently would
+ * confirm the password — while the log line says `auth: denied`.
+ */
+export class AccessDenied extends Error {}
 
 /** Who the request is from, once a backend has accepted it. Passed upstream in USER_HEADER. */
 export interface Identity {
@@ -16,8 +30,9 @@ export interface CredentialBackend {
   readonly name: string
   /**
    * Resolves to the identity when the credentials are valid and to null when they are not (unknown user or
-   * wrong password alike). Rejects only when the backend cannot decide, e.g. a directory server is down:
-   * "unavailable" must never be mistaken for "wrong password".
+   * wrong password alike). Rejects with AccessDenied when the user is valid but not allowed in, and with any
+   * other error only when the backend cannot decide, e.g. a directory server is down: "unavailable" must never
+   * be mistaken for "wrong password".
    */
   verify (user: string, password: string): Promise<Identity | null>
   /** True once the backend holds usable credentials. */
@@ -34,7 +49,10 @@ export interface CredentialBackend {
   close? (): Promise<void>
 }
 
-/** Asks each backend in order; the first that accepts wins. */
+/**
+ * Asks each backend in order (AUTH_BACKENDS); the first that accepts wins. When none accepts, a backend that
+ * could not decide makes the answer "unavailable" (503: it might have accepted), then a denial, then "invalid".
+ */
 export class BackendChain implements CredentialBackend {
   readonly name = 'chain'
   readonly backends: readonly CredentialBackend[]
@@ -46,20 +64,28 @@ export class BackendChain implements CredentialBackend {
 
   async verify (user: string, password: string): Promise<Identity | null> {
     let failure: Error | undefined
+    let denial: AccessDenied | undefined
     for (const backend of this.backends) {
       try {
         const identity = await backend.verify(user, password)
         if (identity !== null) return identity
       } catch (err) {
-        failure ??= err instanceof Error ? err : new Error(String(err)) // remember, but let a later backend accept
+        // Remember, but let a later backend accept.
+        if (err instanceof AccessDenied) denial ??= err
+        else failure ??= err instanceof Error ? err : new Error(String(err))
       }
     }
     if (failure !== undefined) throw failure
+    if (denial !== undefined) throw denial
     return null
   }
 
+  /**
+   * Ready while any backend can answer: with htpasswd and LDAP, a directory outage still lets htpasswd users in,
+   * and taking the Pod out of the Service would lock them out too. /readyz names the backend that is down.
+   */
   ready (): boolean {
-    return this.backends.every((b) => b.ready())
+    return this.backends.some((b) => b.ready())
   }
 
   generation (): number {

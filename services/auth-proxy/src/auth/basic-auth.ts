@@ -5,13 +5,16 @@ import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyError, FastifyPluginAsync, onRequestHookHandler } from 'fastify'
 import fp from 'fastify-plugin'
 import { BackendUnavailableError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
-import type { CredentialBackend, Identity } from './backend.ts'
+import { AccessDenied, type CredentialBackend, type Identity } from './backend.ts'
 import type { PublicPath } from '../config.ts'
 import { isPublic } from './public-paths.ts'
 import type { FailureThrottle } from './throttle.ts'
 
 /** Why a request was not authenticated, for the log line and metrics. Never includes what was sent. */
-export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'throttled' | 'unavailable'
+export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'denied' | 'throttled' | 'unavailable'
+
+/** Retry-After on a 503 from a backend that could not decide: about one directory health check away. */
+export const BACKEND_RETRY_AFTER_SECONDS = 5
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,6 +45,11 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, 
       try {
         identity = await opts.backend.verify(user, password)
       } catch (err) {
+        if (err instanceof AccessDenied) {
+          // Right password, but not allowed in: the same 401 as a wrong password, so it confirms nothing.
+          request.authFailure = 'denied'
+          return new UnauthorizedError()
+        }
         // A backend that cannot decide is "unavailable" (503), never "wrong password" (401).
         throw (err as { statusCode?: number }).statusCode !== undefined ? err : new BackendUnavailableError({ cause: err })
       }
@@ -72,9 +80,10 @@ const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, 
           ? 'unavailable'
           : err.code === 'FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER'
             ? (request.headers.authorization === undefined ? 'missing' : 'malformed')
-            : 'invalid'
+            : request.authFailure ?? 'invalid'
+        if (request.authFailure === 'unavailable') void reply.header('retry-after', String(BACKEND_RETRY_AFTER_SECONDS))
         // A browser's first request carries no credentials: that is not a guess, so it is not counted.
-        if (request.authFailure === 'invalid' || request.authFailure === 'malformed') throttle.failure(client)
+        if (request.authFailure === 'invalid' || request.authFailure === 'malformed' || request.authFailure === 'denied') throttle.failure(client)
       }
       done(err)
     })

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
 import { fileFingerprint } from '../file-watch.ts'
-import type { CredentialBackend, Identity, ReloadCounts } from './backend.ts'
+import type { BackendLog, CredentialBackend, Identity, ReloadCounts } from './backend.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
 
 export const HTPASSWD_BACKEND_NAME = 'htpasswd'
@@ -17,11 +17,6 @@ export interface HtpasswdEntry {
 }
 
 /** The few logger methods the backend uses (pino's signature). */
-export interface BackendLog {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  error (obj: object, msg: string): void
-}
 
 export interface HtpasswdStatus {
   readonly file: string

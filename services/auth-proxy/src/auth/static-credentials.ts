@@ -7,18 +7,21 @@ import { constantTimeEqual } from './constant-time.ts'
 
 export const STATIC_BACKEND_NAME = 'static'
 
-/** Reads AUTH_PASSWORD_FILE. One trailing newline (as `echo` or an editor writes it) is not part of the password. */
-export async function readPasswordFile (path: string): Promise<string> {
+/**
+ * Reads a password file (AUTH_PASSWORD_FILE, LDAP_BIND_PASSWORD_FILE). One trailing newline (as `echo` or an
+ * editor writes it) is not part of the password. Errors name the variable, never the content.
+ */
+export async function readPasswordFile (path: string, variable = 'AUTH_PASSWORD_FILE'): Promise<string> {
   let text: string
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new CredentialsLoadError(`AUTH_PASSWORD_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+    throw new CredentialsLoadError(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
   }
   const password = text.replace(/\r?\n$/, '')
-  if (password === '') throw new CredentialsLoadError(`AUTH_PASSWORD_FILE: ${path} is empty`)
+  if (password === '') throw new CredentialsLoadError(`${variable}: ${path} is empty`)
   if (hasControlCharacters(password)) {
-    throw new CredentialsLoadError(`AUTH_PASSWORD_FILE: ${path} contains control characters or more than one line`)
+    throw new CredentialsLoadError(`${variable}: ${path} contains control characters or more than one line`)
   }
   return password
 }

@@ -33,7 +33,7 @@ export function forward (ctx: ForwardContext, request: FastifyRequest, reply: Fa
   const headers: Record<string, string | string[] | undefined> = { ...request.headers }
   // RFC 9110 §7.6.1: what the client lists in Connection goes first, so it can never strip the proxy's own fields.
   for (const name of connectionListed(headers)) headers[name] = undefined
-  rewriteRequestHeaders(request, headers, request.identity?.user, ctx.forwarding)
+  rewriteRequestHeaders(request, headers, request.identity, ctx.forwarding)
   ctx.pool.request({
     // The path and query exactly as received: the path guard has already refused anything ambiguous.
     path: request.url,

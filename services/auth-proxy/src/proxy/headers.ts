@@ -3,6 +3,7 @@
 /* eslint-disable @typescript-eslint/no-dynamic-delete */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
+import type { Identity } from '../auth/backend.ts'
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection and must not be forwarded. Also
@@ -35,6 +36,8 @@ function normaliseName (name: string): string {
 export interface ForwardingOptions {
   /** USER_HEADER as configured, e.g. X-Forwarded-User. */
   readonly userHeader: string
+  /** GROUPS_HEADER as configured, e.g. X-Forwarded-Groups. */
+  readonly groupsHeader: string
   readonly forwardAuthorization: boolean
 }
 
@@ -43,7 +46,8 @@ const strippedCache = new WeakMap<ForwardingOptions, ReadonlySet<string>>()
 function strippedNames (options: ForwardingOptions): ReadonlySet<string> {
   let names = strippedCache.get(options)
   if (names === undefined) {
-    names = new Set([...HOP_BY_HOP, ...CONSUMED, normaliseName(options.userHeader), 'x-forwarded-for', 'x-forwarded-host',
+    names = new Set([...HOP_BY_HOP, ...CONSUMED, normaliseName(options.userHeader), normaliseName(options.groupsHeader),
+      'x-forwarded-for', 'x-forwarded-host',
       'x-forwarded-proto', 'x-real-ip', 'forwarded'].map(normaliseName))
     strippedCache.set(options, names)
   }
@@ -58,14 +62,27 @@ function forwardedNode (address: string): string {
   return address.includes(':') ? `"[${address}]"` : address
 }
 
+/** Characters a group name may not contain in the list: the separator, and what a header value cannot carry. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const UNLISTABLE_RE = /[,\x00-\x1f\x7f]/
+
+/**
+ * GROUPS_HEADER's value: names joined by "," (as oauth2-proxy does). A name containing "," or a control
+ * character cannot be listed unambiguously and is left out rather than split into two groups.
+ */
+export function groupsValue (groups: readonly string[] | undefined): string | undefined {
+  const listable = groups?.filter((g) => g !== '' && !UNLISTABLE_RE.test(g))
+  return listable === undefined || listable.length === 0 ? undefined : listable.join(',')
+}
+
 /**
  * Builds the upstream request's headers from the client's, in place. The caller has already removed what the
  * client's `Connection` field lists (forward.ts, websocketRequestHeaders), so whatever is set here cannot be
  * stripped by a client.
  */
 export function rewriteRequestHeaders (
-  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host'>, headers: Record<string, string | string[] | undefined>, user: string | undefined,
-  options: ForwardingOptions
+  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host'>, headers: Record<string, string | string[] | undefined>,
+  identity: Identity | null, options: ForwardingOptions
 ): Record<string, string | string[] | undefined> {
   // What a trusted router (TRUST_PROXY) said about the hops before it; from anyone else it is ignored.
   const priorHops = request.fromTrustedProxy ? request.headers['x-forwarded-for'] : undefined
@@ -93,7 +110,11 @@ export function rewriteRequestHeaders (
   // rather than quoted, so a client cannot inject extra Forwarded parameters through it.
   const hostParam = host !== undefined && AUTHORITY_RE.test(host) ? `;host="${host}"` : ''
   headers.forwarded = `for=${forwardedNode(clientAddress)};proto=${proto}${hostParam}`
-  if (user !== undefined) headers[options.userHeader.toLowerCase()] = user
+  if (identity !== null) {
+    headers[options.userHeader.toLowerCase()] = identity.user
+    const groups = groupsValue(identity.groups)
+    if (groups !== undefined) headers[options.groupsHeader.toLowerCase()] = groups
+  }
   return headers
 }
 
@@ -104,7 +125,7 @@ export function rewriteRequestHeaders (
 export function websocketRequestHeaders (request: Parameters<typeof rewriteRequestHeaders>[0] & Pick<FastifyRequest, 'identity'>, options: ForwardingOptions): Record<string, string | string[] | undefined> {
   const headers: Record<string, string | string[] | undefined> = { ...request.headers }
   for (const name of connectionListed(headers)) delete headers[name]
-  return rewriteRequestHeaders(request, headers, request.identity?.user, options)
+  return rewriteRequestHeaders(request, headers, request.identity, options)
 }
 
 /** Removes hop-by-hop fields from the upstream's response (RFC 9110 §7.6.1). */

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { BackendChain, type CredentialBackend } from '../../../services/auth-proxy/src/auth/backend.ts'
 import { readPasswordFile, StaticCredentials } from '../../../services/auth-proxy/src/auth/static-credentials.ts'
 import { tempDir } from '../../helpers/htpasswd.ts'
 
@@ -30,37 +29,4 @@ t.test('AUTH_PASSWORD_FILE errors name the variable', async (t) => {
   await t.rejects(readPasswordFile('/nonexistent/pw'), { code: 'AUTH_PROXY_ERR_CREDENTIALS_LOAD', message: /^AUTH_PASSWORD_FILE: cannot read \/nonexistent\/pw \(ENOENT\)/ })
   await t.rejects(readPasswordFile(dir.file('empty', '\n')), { message: /AUTH_PASSWORD_FILE: .* is empty/ })
   await t.rejects(readPasswordFile(dir.file('two', 'a\nb\n')), { message: /AUTH_PASSWORD_FILE: .* more than one line/ })
-})
-
-function fixed (name: string, result: 'accept' | 'reject' | 'throw'): CredentialBackend & { calls: number } {
-  return {
-    name,
-    calls: 0,
-    async verify (user) {
-      this.calls++
-      if (result === 'throw') throw new Error(`${name} down`)
-      return result === 'accept' ? { user, backend: name } : null
-    },
-    ready: () => true
-  }
-}
-
-t.test('chain: the first backend that accepts wins; later ones are not asked', async (t) => {
-  const a = fixed('a', 'reject')
-  const b = fixed('b', 'accept')
-  const c = fixed('c', 'accept')
-  t.same(await new BackendChain([a, b, c]).verify('u', 'p'), { user: 'u', backend: 'b' })
-  t.equal(c.calls, 0)
-})
-
-t.test('chain: all reject → null', async (t) => {
-  t.equal(await new BackendChain([fixed('a', 'reject'), fixed('b', 'reject')]).verify('u', 'p'), null)
-})
-
-t.test('chain: an unavailable backend does not hide an acceptance by another', async (t) => {
-  t.same(await new BackendChain([fixed('a', 'throw'), fixed('b', 'accept')]).verify('u', 'p'), { user: 'u', backend: 'b' })
-})
-
-t.test('chain: unavailable and no acceptance → the failure surfaces (not "wrong password")', async (t) => {
-  await t.rejects(new BackendChain([fixed('a', 'throw'), fixed('b', 'reject')]).verify('u', 'p'), /a down/)
 })

@@ -1,6 +1,7 @@
 // Header attacks, each named after what it tries. The upstream must see only what the proxy vouches for.
 import t from 'tap'
 import { basic, send } from '../../helpers/http.ts'
+import { groupsValue } from '../../../services/auth-proxy/src/proxy/headers.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
 import { startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
 
@@ -119,4 +120,11 @@ t.test('TRUST_PROXY naming someone else: this client\'s X-Forwarded-* are replac
   const r = await forwarded(['X-Forwarded-For', '203.0.113.9', 'X-Forwarded-Proto', 'https'], p)
   t.equal(r.headers['x-forwarded-for'], '127.0.0.1')
   t.equal(r.headers['x-forwarded-proto'], 'http')
+})
+
+t.test('GROUPS_HEADER value: names joined by ",", names that cannot be listed are left out', async (t) => {
+  t.equal(groupsValue(['admins', 'researchers']), 'admins,researchers')
+  t.equal(groupsValue(['a,b', 'ok', 'bad\r\nX-Injected: 1', '']), 'ok', 'a comma would split one group into two; CR/LF would inject a header')
+  t.equal(groupsValue([]), undefined)
+  t.equal(groupsValue(undefined), undefined)
 })

@@ -13,7 +13,9 @@ export interface BackendLog {
  * required LDAP group). The client sees the same 401 as for a wrong password — answering differently would
  * confirm the password — while the log line says `auth: denied`.
  */
-export class AccessDenied extends Error {}
+export class AccessDenied extends Error {
+  override readonly name = 'AccessDenied'
+}
 
 /** Who the request is from, once a backend has accepted it. Passed upstream in USER_HEADER. */
 export interface Identity {

@@ -59,6 +59,8 @@ export function parseDn (dn: string): Rdn[] {
     const type = dn.slice(i, eq).trim()
     if (!ATTRIBUTE_TYPE_RE.test(type)) fail(`invalid attribute type "${type}"`)
     i = eq + 1
+    // Unescaped spaces around a value are not part of it (RFC 4514 §3, and how servers read configured DNs).
+    while (dn.charAt(i) === ' ') i++
     // attributeValue up to an unescaped "," or "+"
     const bytes: number[] = []
     let separator: string | undefined
@@ -85,8 +87,7 @@ export function parseDn (dn: string): Rdn[] {
       trailingSpaces = c === ' ' ? trailingSpaces + 1 : 0
       i++
     }
-    // Unescaped spaces around a value are not part of it (RFC 4514 §3, and how servers read configured DNs).
-    const value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8').replace(/^ +/, '')
+    const value = Buffer.from(bytes.slice(0, bytes.length - trailingSpaces)).toString('utf8')
     rdns.push({ type, value })
     if (separator === undefined) break
     if (i >= dn.length) fail('empty RDN after separator')

@@ -8,10 +8,12 @@ import { parse, parseAllDocuments } from 'yaml'
 import { validateObject } from '../helpers/k8s-schema.ts'
 import { ROOT } from '../helpers/process.ts'
 import { kustomize, type Manifest } from '../e2e/harness/kube.ts'
+import { loadConfig } from '../../services/auth-proxy/src/config.ts'
 
 const base = kustomize('k8s/base')
 const openshift = kustomize('k8s/openshift')
 const reencrypt = kustomize('k8s/openshift-reencrypt')
+const ldap = kustomize('k8s/openshift-ldap')
 const demoEntry = readFileSync(`${ROOT}demo/htpasswd`, 'utf8').split('\n').find((l) => l.startsWith('admin:'))
 
 function only (manifests: Manifest[], kind: string): Manifest {
@@ -26,7 +28,7 @@ t.test('kustomize renders both targets', async (t) => {
 })
 
 t.test('every object validates strictly against its schema (unknown fields rejected)', async (t) => {
-  for (const m of [...base, ...openshift, ...reencrypt]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
+  for (const m of [...base, ...openshift, ...reencrypt, ...ldap]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
 })
 
 t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are rejected', async (t) => {
@@ -42,7 +44,7 @@ t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are
   t.ok(validateObject({ ...missing, spec: { ...missing.spec, replicas: 'one' } }).length > 0, 'a wrong type is reported')
 })
 
-for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt]] as const) {
+for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap]] as const) {
   t.test(`${name}: the Pod meets the restricted Pod Security Standard and OpenShift restricted-v2`, async (t) => {
     const pod = only(manifests, 'Deployment').spec.template.spec as Manifest
     t.equal(pod.securityContext?.runAsNonRoot, true, 'runAsNonRoot')
@@ -84,7 +86,7 @@ for (const [name, manifests] of [['base', base], ['openshift', openshift], ['ope
     t.same(ports, [8081, 9091], 'NetworkPolicy admits only 8081 and 9091')
   })
 
-  t.test(`${name}: the only Secret value is the marked demo htpasswd, mounted as a directory`, async (t) => {
+  if (name !== 'openshift-ldap') t.test(`${name}: the only Secret value is the marked demo htpasswd, mounted as a directory`, async (t) => {
     const secret = only(manifests, 'Secret')
     t.equal(secret.metadata.annotations?.['auth-proxy-sidecar/demo-credentials'], 'true')
     t.same(Object.keys(secret.stringData ?? {}), ['htpasswd'])
@@ -146,4 +148,33 @@ t.test('docker-compose.yml: one network namespace, credentials from a file, noth
     t.same(s.cap_drop, ['ALL'])
     t.ok(s.healthcheck?.test, 'healthcheck')
   }
+})
+
+/** The auth-proxy container's env as the proxy would read it (literal values only). */
+function proxyEnv (manifests: Manifest[]): Record<string, string> {
+  const pod = only(manifests, 'Deployment').spec.template.spec as Manifest
+  const proxy = (pod.containers as Manifest[]).find((c) => c.name === 'auth-proxy') as Manifest
+  return Object.fromEntries((proxy.env as Manifest[]).map((e) => [e.name, e.value]))
+}
+
+t.test('every target\'s auth-proxy settings pass the proxy\'s own configuration check', async (t) => {
+  for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap]] as const) {
+    t.doesNotThrow(() => loadConfig(proxyEnv(manifests)), name)
+  }
+})
+
+t.test('openshift-ldap: LDAP only, bind password from a Secret file, no demo htpasswd left', async (t) => {
+  const config = loadConfig(proxyEnv(ldap))
+  t.same(config.auth.backends, ['ldap'])
+  t.equal(config.auth.htpasswdFile, undefined)
+  t.match(config.auth.ldap, { urls: ['ldaps://ldap.example.org'], bindPasswordFile: '/etc/auth-proxy-ldap/bind-password', requiredGroups: [/^cn=/] })
+  t.equal(config.auth.ldap?.bindPassword, undefined, 'no password in the manifest')
+  t.notOk(ldap.some((m) => m.kind === 'Secret'), 'no Secret rendered: the bind password is created out of band')
+  const pod = only(ldap, 'Deployment').spec.template.spec as Manifest
+  const proxy = (pod.containers as Manifest[]).find((c) => c.name === 'auth-proxy') as Manifest
+  const mount = (proxy.volumeMounts as Manifest[]).find((m) => m.mountPath === '/etc/auth-proxy-ldap')
+  const volume = (pod.volumes as Manifest[]).find((v) => v.name === mount?.name)
+  t.equal(volume?.secret?.secretName, 'hello-ldap-bind')
+  t.same((proxy.volumeMounts as Manifest[]).map((m) => m.mountPath).sort(), ['/etc/auth-proxy-ldap', '/tmp'], 'htpasswd mount removed, /tmp kept')
+  t.notOk((pod.volumes as Manifest[]).some((v) => v.secret?.secretName === 'hello-htpasswd'))
 })

@@ -1,6 +1,6 @@
 // One user from AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE: the simplest way to protect an app.
 import { readFile } from 'node:fs/promises'
-import { hasControlCharacters, type StaticCredentialsConfig } from '../config.ts'
+import { hasControlCharacters, type StaticCredentialsConfig } from './auth-config.ts'
 import { CredentialsLoadError } from '../errors.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
 import { constantTimeEqual } from './constant-time.ts'

@@ -66,6 +66,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const metrics = new ProxyMetrics({
     credentialReloads: () => credentials?.reloadCounts() ?? { success: 0, failure: 0 },
     verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
+    backendsReady: () => credentials?.readiness() ?? {},
     websockets: () => websockets.size
   })
   const serverOptions: FastifyServerOptions = {

@@ -35,7 +35,7 @@ export const UpstreamTimeoutError = createError('AUTH_PROXY_ERR_UPSTREAM_TIMEOUT
 /** The upstream answered with something that cannot be relayed (e.g. an invalid status code). */
 export const BadGatewayError = createError('AUTH_PROXY_ERR_BAD_GATEWAY', 'Bad gateway', 502)
 
-/** A credential backend could not decide (reserved for network backends such as LDAP). */
+/** A credential backend could not decide (e.g. the LDAP directory is unreachable); never used for a wrong password. */
 export const BackendUnavailableError = createError('AUTH_PROXY_ERR_BACKEND_UNAVAILABLE', 'Authentication backend unavailable', 503)
 
 /** Anything unexpected. The body says only this; the cause goes to the log. */

@@ -9,6 +9,8 @@ export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_ga
 export interface MetricSources {
   credentialReloads (): ReloadCounts
   verifyCache (): { readonly hits: number, readonly misses: number }
+  /** Credential backends that can answer now (an LDAP directory may be down), by name. */
+  backendsReady (): Record<string, boolean>
   websockets (): number
 }
 
@@ -62,6 +64,16 @@ export class ProxyMetrics {
     sampledCounter(this.registry, 'auth_proxy_verify_cache_lookups_total',
       'Credential checks answered from the verify cache (hit) or by the backend (miss).',
       () => { const c = sources.verifyCache(); return { hit: c.hits, miss: c.misses } })
+    const up = new Gauge({
+      name: 'auth_proxy_backend_up',
+      help: 'Whether each credential backend can answer now (0: e.g. the LDAP directory is unreachable).',
+      labelNames: ['backend'],
+      registers,
+      collect: () => {
+        up.reset()
+        for (const [backend, ready] of Object.entries(sources.backendsReady())) up.set({ backend }, ready ? 1 : 0)
+      }
+    })
     const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'Proxied WebSocket connections open now.', registers, collect: () => { ws.set(sources.websockets()) } })
     collectDefaultMetrics({ register: this.registry, prefix: 'auth_proxy_' })
   }

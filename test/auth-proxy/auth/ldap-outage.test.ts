@@ -103,6 +103,9 @@ t.test('htpasswd,ldap: during an LDAP outage htpasswd users get in, LDAP users g
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('admin', 'admin1041') } })).status, 200, 'htpasswd user')
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 503, 'LDAP user: undecidable')
   t.equal(proxy.app.credentials.ready(), true, 'still ready: htpasswd can answer')
+  const metrics = await proxy.app.metrics.registry.metrics()
+  t.match(metrics, /auth_proxy_backend_up\{backend="htpasswd"\} 1/)
+  t.match(metrics, /auth_proxy_backend_up\{backend="ldap"\} 0/)
   t.match(proxy.app.credentials.status(), { htpasswd: { users: 1 }, ldap: { ready: false } })
 })
 

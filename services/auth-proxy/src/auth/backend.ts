@@ -48,6 +48,8 @@ export interface CredentialBackend {
   status? (): object
   /** Reloads of changed credentials so far, taken and refused, for metrics. */
   reloadCounts? (): ReloadCounts
+  /** Whether each member backend can answer now, by name (a composite's members; otherwise itself). */
+  readiness? (): Record<string, boolean>
   close? (): Promise<void>
 }
 
@@ -97,6 +99,10 @@ export class BackendChain implements CredentialBackend {
 
   status (): object {
     return Object.fromEntries(this.backends.map((b) => [b.name, b.status?.() ?? { ready: b.ready() }]))
+  }
+
+  readiness (): Record<string, boolean> {
+    return Object.fromEntries(this.backends.map((b) => [b.name, b.ready()]))
   }
 
   reloadCounts (): ReloadCounts {

@@ -90,6 +90,7 @@ export class CachedBackend implements CredentialBackend {
   ready (): boolean { return this.#inner.ready() }
   generation (): number { return this.#inner.generation?.() ?? 0 }
   status (): object { return this.#inner.status?.() ?? {} }
+  readiness (): Record<string, boolean> { return this.#inner.readiness?.() ?? { [this.#inner.name]: this.#inner.ready() } }
   reloadCounts (): ReloadCounts { return this.#inner.reloadCounts?.() ?? { success: 0, failure: 0 } }
   async close (): Promise<void> { await this.#inner.close?.() }
 }

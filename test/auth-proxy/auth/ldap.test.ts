@@ -198,3 +198,14 @@ t.test('no password, bind password or Authorization in any log line, even at tra
     t.notOk(text.includes(secret), `"${secret}" not logged`)
   }
 })
+
+t.test('concurrent logins share a few connections: 40 at once, right and wrong passwords, all answered correctly', async (t) => {
+  const proxy = await proxyWith(SEARCH())
+  const attempts = Array.from({ length: 40 }, (_, i) => {
+    const user = ['alice', 'bob', 'carol', 'dave'][i % 4] ?? 'alice'
+    const right = i % 3 !== 0
+    return { user, right, password: right ? `${user}-pw` : 'wrong' }
+  })
+  const results = await Promise.all(attempts.map(async (a) => (await login(proxy, a.user, a.password)).status))
+  t.same(results, attempts.map((a) => (a.right ? 200 : 401)))
+})

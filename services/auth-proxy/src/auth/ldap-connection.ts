@@ -136,3 +136,63 @@ export class LdapServers {
     throw lastError
   }
 }
+
+/**
+ * Connections for user binds: each is used by one login at a time (a bind changes who the connection is), up to
+ * `max` at once; later logins wait for one to come back. Connections the server closed while idle are dropped.
+ */
+export class LdapConnectionPool {
+  readonly #servers: LdapServers
+  readonly #max: number
+  readonly #idle: LdapConnection[] = []
+  readonly #waiters: Array<() => void> = []
+  #open = 0
+  #closed = false
+
+  constructor (servers: LdapServers, max: number) {
+    this.#servers = servers
+    this.#max = max
+  }
+
+  /** Rejects with the connection error when no server could be reached. */
+  async acquire (): Promise<LdapConnection> {
+    for (;;) {
+      if (this.#closed) throw new Error('connection pool closed')
+      const idle = this.#idle.pop()
+      if (idle !== undefined) {
+        if (idle.connected) return idle
+        idle.close() // the server closed it while idle
+        this.#open--
+        continue
+      }
+      if (this.#open < this.#max) {
+        this.#open++
+        try {
+          return await this.#servers.connect()
+        } catch (err) {
+          this.#open--
+          this.#waiters.shift()?.()
+          throw err
+        }
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    }
+  }
+
+  /** Hands the connection back; one that may be broken (`reusable` false) is closed instead. */
+  release (connection: LdapConnection, reusable: boolean): void {
+    if (reusable && connection.connected && !this.#closed) {
+      this.#idle.push(connection)
+    } else {
+      connection.close()
+      this.#open--
+    }
+    this.#waiters.shift()?.()
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const connection of this.#idle.splice(0)) connection.close()
+    for (const wake of this.#waiters.splice(0)) wake()
+  }
+}

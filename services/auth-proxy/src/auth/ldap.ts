@@ -8,8 +8,9 @@ import { readFile } from 'node:fs/promises'
 import type { Entry } from 'ldapts'
 import { CredentialsLoadError } from '../errors.ts'
 import { AccessDenied, type BackendLog, type CredentialBackend, type Identity } from './backend.ts'
+import { BackendHealth, type HealthStatus } from './backend-health.ts'
 import { isCleartextRemote, USER_PLACEHOLDER, type LdapConfig } from './ldap-config.ts'
-import { isLdapResult, LdapServers, type LdapConnection } from './ldap-connection.ts'
+import { isLdapResult, LdapConnectionPool, LdapServers, type LdapConnection } from './ldap-connection.ts'
 import { escapeDnValue, escapeFilterValue, firstRdnValue, normalizeDn } from './ldap-syntax.ts'
 import { readPasswordFile } from './static-credentials.ts'
 
@@ -27,11 +28,18 @@ const TRANSIENT_RESULT_CODES = new Set([
 ])
 
 /** The directory could not decide; carries a short reason for logs and /readyz (never a password). */
-class DirectoryUnavailable extends Error {}
+class DirectoryUnavailable extends Error {
+  /** False when retrying cannot help: every server was just tried afresh, or the server itself answered. */
+  readonly retryable: boolean
+  constructor (message: string, options: { cause: unknown, retryable: boolean }) {
+    super(message, { cause: options.cause })
+    this.retryable = options.retryable && !isLdapResult(options.cause)
+  }
+}
 
-function unavailable (what: string, err: unknown): DirectoryUnavailable {
+function unavailable (what: string, err: unknown, retryable = true): DirectoryUnavailable {
   const reason = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)
-  return new DirectoryUnavailable(`${what}: ${reason}`, { cause: err })
+  return new DirectoryUnavailable(`${what}: ${reason}`, { cause: err, retryable })
 }
 
 function attributeValues (entry: Entry, name: string): string[] {
@@ -42,13 +50,6 @@ function attributeValues (entry: Entry, name: string): string[] {
   return values.map((v) => (Buffer.isBuffer(v) ? v.toString('utf8') : v))
 }
 
-export interface LdapStatus {
-  readonly ready: boolean
-  readonly server: string
-  readonly lastError?: string
-  readonly since: string
-}
-
 export class LdapBackend implements CredentialBackend {
   readonly name = LDAP_BACKEND_NAME
   readonly #config: LdapConfig
@@ -57,14 +58,10 @@ export class LdapBackend implements CredentialBackend {
   /** Connection for searches, bound as the service account (or anonymous); shared, its bind state never changes. */
   #service: LdapConnection | undefined
   #servicePending: Promise<LdapConnection> | undefined
-  readonly #idle: LdapConnection[] = []
-  #userConnections = 0
-  readonly #waiters: Array<() => void> = []
-  #up = false
-  #lastError: string | undefined
-  #since = new Date()
+  /** Connections for user binds, whose bind state changes with every login. */
+  readonly #pool: LdapConnectionPool
+  readonly #health: BackendHealth
   #timer: NodeJS.Timeout | undefined
-  #closed = false
 
   private constructor (config: LdapConfig, ca: string | undefined, log: BackendLog | undefined) {
     this.#config = config
@@ -76,6 +73,8 @@ export class LdapBackend implements CredentialBackend {
       connectTimeoutMs: config.connectTimeoutMs,
       timeoutMs: config.timeoutMs
     })
+    this.#pool = new LdapConnectionPool(this.#servers, LDAP_MAX_USER_CONNECTIONS)
+    this.#health = new BackendHealth('LDAP directory', () => this.#servers.current, log)
   }
 
   /**
@@ -103,16 +102,9 @@ export class LdapBackend implements CredentialBackend {
     return backend
   }
 
-  ready (): boolean { return this.#up }
+  ready (): boolean { return this.#health.up }
 
-  status (): LdapStatus {
-    return {
-      ready: this.#up,
-      server: this.#servers.current,
-      ...(this.#lastError !== undefined && { lastError: this.#lastError }),
-      since: this.#since.toISOString()
-    }
-  }
+  status (): HealthStatus { return this.#health.status() }
 
   /** One health check: the service connection answers a search. Never throws. */
   async check (): Promise<boolean> {
@@ -121,12 +113,12 @@ export class LdapBackend implements CredentialBackend {
       await service.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ['1.1'] }).catch((err: unknown) => {
         if (!isLdapResult(err)) throw err // an answer, even a refusal, proves the directory is there
       })
-      this.#markUp()
+      this.#health.markUp()
     } catch (err) {
       this.#dropService()
-      this.#markDown(err instanceof DirectoryUnavailable ? err : unavailable('health check', err))
+      this.#health.markDown((err instanceof DirectoryUnavailable ? err : unavailable('health check', err)).message)
     }
-    return this.#up
+    return this.#health.up
   }
 
   async verify (user: string, password: string): Promise<Identity | null> {
@@ -135,22 +127,25 @@ export class LdapBackend implements CredentialBackend {
     if (password === '' || user === '') return null
     try {
       const identity = await this.#withRetry(async () => await this.#verifyOnce(user, password))
-      this.#markUp()
+      this.#health.markUp()
       return identity
     } catch (err) {
-      if (err instanceof AccessDenied) { this.#markUp(); throw err }
+      if (err instanceof AccessDenied) { this.#health.markUp(); throw err }
       const failure = err instanceof DirectoryUnavailable ? err : unavailable('verify', err)
-      this.#markDown(failure)
+      this.#health.markDown(failure.message)
       throw failure
     }
   }
 
-  /** A stale pooled connection fails once; the operation is then repeated on a fresh one (binds are idempotent). */
+  /**
+   * A reused connection the server dropped while idle fails once; the operation is then repeated on a fresh one
+   * (binds and searches are idempotent). A failure to connect at all is not retried: every server was just tried.
+   */
   async #withRetry<T> (operation: () => Promise<T>): Promise<T> {
     try {
       return await operation()
     } catch (err) {
-      if (!(err instanceof DirectoryUnavailable) || isLdapResult(err.cause)) throw err
+      if (!(err instanceof DirectoryUnavailable) || !err.retryable) throw err
       return await operation()
     }
   }
@@ -244,7 +239,7 @@ export class LdapBackend implements CredentialBackend {
       try {
         connection = await this.#servers.connect()
       } catch (err) {
-        throw unavailable(`connect ${this.#servers.current}`, err)
+        throw unavailable(`connect ${this.#servers.current}`, err, false)
       }
       if (bindDn !== undefined) {
         try {
@@ -271,7 +266,12 @@ export class LdapBackend implements CredentialBackend {
   }
 
   async #withUserConnection<T> (use: (connection: LdapConnection) => Promise<T>): Promise<T> {
-    const connection = await this.#acquire()
+    let connection: LdapConnection
+    try {
+      connection = await this.#pool.acquire()
+    } catch (err) {
+      throw unavailable(`connect ${this.#servers.current}`, err, false)
+    }
     let reusable = true
     try {
       return await use(connection)
@@ -280,68 +280,14 @@ export class LdapBackend implements CredentialBackend {
       reusable = isLdapResult(err) || isLdapResult((err as Error).cause) || err instanceof AccessDenied
       throw err
     } finally {
-      this.#release(connection, reusable)
+      this.#pool.release(connection, reusable)
     }
-  }
-
-  async #acquire (): Promise<LdapConnection> {
-    for (;;) {
-      if (this.#closed) throw new DirectoryUnavailable('closing')
-      const idle = this.#idle.pop()
-      if (idle !== undefined) {
-        if (idle.connected) return idle
-        idle.close() // the server closed it while idle
-        this.#userConnections--
-        continue
-      }
-      if (this.#userConnections < LDAP_MAX_USER_CONNECTIONS) {
-        this.#userConnections++
-        try {
-          return await this.#servers.connect()
-        } catch (err) {
-          this.#userConnections--
-          this.#waiters.shift()?.()
-          throw unavailable(`connect ${this.#servers.current}`, err)
-        }
-      }
-      await new Promise<void>((resolve) => this.#waiters.push(resolve))
-    }
-  }
-
-  #release (connection: LdapConnection, reusable: boolean): void {
-    if (reusable && connection.connected && !this.#closed) {
-      this.#idle.push(connection)
-    } else {
-      connection.close()
-      this.#userConnections--
-    }
-    this.#waiters.shift()?.()
-  }
-
-  #markUp (): void {
-    if (!this.#up) {
-      this.#up = true
-      this.#since = new Date()
-      if (this.#lastError !== undefined) this.#log?.info({ backend: this.name, server: this.#servers.current }, 'LDAP directory reachable again')
-      this.#lastError = undefined
-    }
-  }
-
-  #markDown (err: Error): void {
-    if (this.#up || this.#lastError !== err.message) {
-      this.#log?.error({ backend: this.name, server: this.#servers.current, reason: err.message }, 'LDAP directory unavailable')
-      if (this.#up) this.#since = new Date()
-    }
-    this.#up = false
-    this.#lastError = err.message
   }
 
   async close (): Promise<void> {
-    this.#closed = true
     clearInterval(this.#timer)
     this.#dropService()
-    for (const connection of this.#idle.splice(0)) connection.close()
-    for (const wake of this.#waiters.splice(0)) wake()
+    this.#pool.close()
     await Promise.resolve()
   }
 }

@@ -1,4 +1,4 @@
-// Builds the public app: path checks, Basic auth in front of everything (but PUBLIC_PATHS), then forwarding
+// Builds the public app: path checks, authentication in front of everything (but PUBLIC_PATHS), then forwarding
 // to the upstream. Never listens: server.ts does that; tests listen on port 0.
 import { randomUUID } from 'node:crypto'
 import type { Server as HttpsServer } from 'node:https'
@@ -6,8 +6,12 @@ import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { DestinationStream } from 'pino'
+import authenticate from './auth/authenticate.ts'
 import { loadBackends } from './auth/backends.ts'
 import basicAuth from './auth/basic-auth.ts'
+import { OidcLogin } from './auth/oidc-login.ts'
+import oidcRoutes from './auth/oidc-routes.ts'
+import { loadSessionStore } from './auth/session.ts'
 import { FailureThrottle } from './auth/throttle.ts'
 import type { CachedBackend } from './auth/verify-cache.ts'
 import type { Config } from './config.ts'
@@ -118,16 +122,29 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const throttle = new FailureThrottle(config.auth.throttle)
   app.decorate('throttle', throttle)
   app.register(fp(async (instance) => {
-    const backend = await loadBackends(config.auth, instance.log)
+    const loaded = await loadBackends(config.auth, instance.log)
+    const backend = loaded.credentials
     credentials = backend
     instance.decorate('credentials', backend)
     instance.addHook('onClose', async () => { await backend.close() })
-    await instance.register(basicAuth, { backend, realm: config.auth.realm, throttle, publicPaths: config.publicPaths })
+    if (loaded.basic) await instance.register(basicAuth, { backend, realm: config.auth.realm })
+    let login: OidcLogin | undefined
+    if (loaded.oidc !== undefined && config.auth.session !== undefined) {
+      login = new OidcLogin(loaded.oidc, await loadSessionStore(config.auth.session), config.auth.pathPrefix)
+      await instance.register(oidcRoutes, { login })
+    }
+    await instance.register(authenticate, {
+      realm: config.auth.realm,
+      throttle,
+      publicPaths: config.publicPaths,
+      basic: loaded.basic,
+      ...(login !== undefined && { oidc: login })
+    })
   }, { name: 'auth-proxy-credentials' }))
 
   app.register(proxy, {
     upstream: config.upstream,
-    forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, forwardAuthorization: config.auth.forwardAuthorization },
+    forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, emailHeader: config.auth.emailHeader, forwardAuthorization: config.auth.forwardAuthorization },
     state,
     metrics,
     websockets

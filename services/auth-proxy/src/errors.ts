@@ -14,6 +14,18 @@ export const TlsLoadError = createError('AUTH_PROXY_ERR_TLS_LOAD', '%s', 500)
 /** No, malformed or wrong credentials. Deliberately one error for all three: never say which part was wrong. */
 export const UnauthorizedError = createError('AUTH_PROXY_ERR_UNAUTHORIZED', 'Authentication required', 401)
 
+/** Authenticated, but not allowed in (OpenID Connect: e-mail domain or groups not in the allow-lists). */
+export const ForbiddenError = createError('AUTH_PROXY_ERR_FORBIDDEN', 'Forbidden', 403)
+
+/** The OpenID Connect login could not be completed: unknown or expired state, a mismatch, an error from the provider. */
+export const LoginFailedError = createError('AUTH_PROXY_ERR_LOGIN_FAILED', 'Login failed; please start again', 400)
+
+/** A state-changing request to the proxy's own endpoints (logout) without a valid CSRF token or from another origin. */
+export const CsrfError = createError('AUTH_PROXY_ERR_CSRF', 'Invalid or missing CSRF token', 403)
+
+/** A path under AUTH_PATH_PREFIX that is not one of the proxy's endpoints (the prefix is never forwarded). */
+export const NotFoundError = createError('AUTH_PROXY_ERR_NOT_FOUND', 'Not found', 404)
+
 /** The client failed authentication too often; it may try again after Retry-After seconds. */
 export const TooManyFailuresError = createError('AUTH_PROXY_ERR_TOO_MANY_FAILURES', 'Too many failed logins; try again later', 429)
 
@@ -43,7 +55,7 @@ export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal er
 
 /** All codes, for the documentation test and for error handling that must recognise our own errors. */
 export const ERROR_CODES: readonly string[] = Object.freeze([
-  ConfigError, CredentialsLoadError, TlsLoadError, UnauthorizedError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
+  ConfigError, CredentialsLoadError, TlsLoadError, UnauthorizedError, ForbiddenError, LoginFailedError, CsrfError, NotFoundError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
   UpstreamStartingError, UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
 ].map((E) => new E().code)) // the code is set per instance, not on the prototype
 

@@ -2,11 +2,13 @@
 // identities travel upstream. LDAP's own settings live in ldap-config.ts.
 import type { EnvReader } from '../env.ts'
 import { readLdapConfig, type LdapConfig } from './ldap-config.ts'
+import { readOidcConfig, readPathPrefix, readSessionConfig, type OidcConfig, type SessionConfig } from './oidc-config.ts'
 
 export const AUTH_DEFAULTS = Object.freeze({
   AUTH_REALM: 'Restricted',
   USER_HEADER: 'X-Forwarded-User',
   GROUPS_HEADER: 'X-Forwarded-Groups', // as oauth2-proxy names it
+  EMAIL_HEADER: 'X-Forwarded-Email',
   FORWARD_AUTHORIZATION: false,
   HTPASSWD_RELOAD_INTERVAL_MS: 2_000, // "within a few seconds" of the kubelet updating the Secret
   // ~1000 distinct credentials × ~200 bytes: bounded and small; 5 minutes caps how long a credential a backend
@@ -20,7 +22,7 @@ export const AUTH_DEFAULTS = Object.freeze({
 })
 
 /** Credential backends by AUTH_BACKENDS name, in the default order (each only when configured). */
-export const BACKEND_NAMES = Object.freeze(['htpasswd', 'static', 'ldap'] as const)
+export const BACKEND_NAMES = Object.freeze(['htpasswd', 'static', 'ldap', 'oidc'] as const)
 export type BackendName = typeof BACKEND_NAMES[number]
 
 /** Headers the proxy owns or that define message framing: letting USER_HEADER name one would break requests. */
@@ -48,6 +50,12 @@ export interface AuthConfig {
   readonly userHeader: string
   /** Where the user's groups go upstream (comma-separated names), e.g. X-Forwarded-Groups. */
   readonly groupsHeader: string
+  /** Where the user's e-mail address goes upstream (OpenID Connect), e.g. X-Forwarded-Email. */
+  readonly emailHeader: string
+  readonly oidc?: OidcConfig
+  readonly session?: SessionConfig
+  /** The proxy's own endpoints (OpenID Connect callback, logout, userinfo), e.g. /_auth. */
+  readonly pathPrefix: string
   readonly forwardAuthorization: boolean
   readonly htpasswdReloadMs: number
   readonly cache: { readonly maxEntries: number, readonly ttlMs: number }
@@ -64,7 +72,7 @@ const CONTROL_RE = /[\x00-\x1f\x7f]/
 export function hasControlCharacters (value: string): boolean { return CONTROL_RE.test(value) }
 
 /** USER_HEADER, GROUPS_HEADER: a header name the proxy may own (it strips every client copy). */
-function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER', fallback: string): string {
+function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER' | 'EMAIL_HEADER', fallback: string): string {
   const value = r.get(name) ?? fallback
   if (!TOKEN_RE.test(value)) {
     r.problem(name, `must be a valid HTTP header name, got "${value}"`)
@@ -99,7 +107,7 @@ function readBackends (r: EnvReader, configured: ReadonlyMap<BackendName, string
 }
 
 /** The setting that configures each backend, for messages. */
-const BACKEND_SETTINGS: Record<BackendName, string> = { htpasswd: 'HTPASSWD_FILE', static: 'AUTH_USERNAME', ldap: 'LDAP_URL' }
+const BACKEND_SETTINGS: Record<BackendName, string> = { htpasswd: 'HTPASSWD_FILE', static: 'AUTH_USERNAME', ldap: 'LDAP_URL', oidc: 'OIDC_ISSUER_URL' }
 
 function readRealm (r: EnvReader): string {
   const value = r.get('AUTH_REALM') ?? AUTH_DEFAULTS.AUTH_REALM
@@ -137,17 +145,26 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
   const htpasswdFile = r.get('HTPASSWD_FILE')
   const staticCredentials = readStaticCredentials(r)
   const ldap = readLdapConfig(r)
+  const oidc = readOidcConfig(r)
+  const session = readSessionConfig(r, oidc !== undefined)
   const configured = new Map<BackendName, string>()
   if (htpasswdFile !== undefined) configured.set('htpasswd', 'HTPASSWD_FILE')
   if (r.get('AUTH_USERNAME') !== undefined) configured.set('static', 'AUTH_USERNAME')
   if (ldap !== undefined) configured.set('ldap', 'LDAP_URL')
+  if (oidc !== undefined) configured.set('oidc', 'OIDC_ISSUER_URL')
   if (configured.size === 0) {
     // Fail closed: a proxy with no credentials would either let everyone in or no one.
-    r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE, or LDAP_URL')
+    r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE, LDAP_URL or OIDC_ISSUER_URL')
   }
   const userHeader = readIdentityHeader(r, 'USER_HEADER', AUTH_DEFAULTS.USER_HEADER)
   const groupsHeader = readIdentityHeader(r, 'GROUPS_HEADER', AUTH_DEFAULTS.GROUPS_HEADER)
-  if (userHeader.toLowerCase() === groupsHeader.toLowerCase()) r.problem('GROUPS_HEADER', `must differ from USER_HEADER (both are ${userHeader})`)
+  const emailHeader = readIdentityHeader(r, 'EMAIL_HEADER', AUTH_DEFAULTS.EMAIL_HEADER)
+  const seen = new Map<string, string>()
+  for (const [name, value] of [['USER_HEADER', userHeader], ['GROUPS_HEADER', groupsHeader], ['EMAIL_HEADER', emailHeader]] as const) {
+    const other = seen.get(value.toLowerCase())
+    if (other !== undefined) r.problem(name, `must differ from ${other} (both are ${value})`)
+    seen.set(value.toLowerCase(), name)
+  }
   return {
     realm: readRealm(r),
     ...(htpasswdFile !== undefined && { htpasswdFile }),
@@ -156,6 +173,10 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
     backends: readBackends(r, configured),
     userHeader,
     groupsHeader,
+    emailHeader,
+    ...(oidc !== undefined && { oidc }),
+    ...(session !== undefined && { session }),
+    pathPrefix: readPathPrefix(r),
     forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', AUTH_DEFAULTS.FORWARD_AUTHORIZATION),
     htpasswdReloadMs: r.durationMs('HTPASSWD_RELOAD_INTERVAL', AUTH_DEFAULTS.HTPASSWD_RELOAD_INTERVAL_MS),
     cache: {

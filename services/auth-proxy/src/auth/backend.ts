@@ -23,6 +23,10 @@ export interface Identity {
   /** Backend that accepted the credentials, for logs and metrics. */
   readonly backend: string
   readonly groups?: readonly string[]
+  /** OpenID Connect: the verified e-mail address, passed upstream in EMAIL_HEADER. */
+  readonly email?: string
+  /** OpenID Connect with OIDC_PASS_ACCESS_TOKEN: the access token, for apps that call APIs as the user. */
+  readonly accessToken?: string
 }
 
 export interface ReloadCounts { readonly success: number, readonly failure: number }

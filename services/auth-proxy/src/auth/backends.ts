@@ -4,6 +4,7 @@ import type { BackendName, Config } from '../config.ts'
 import { BackendChain, type BackendLog, type CredentialBackend } from './backend.ts'
 import { HtpasswdBackend } from './htpasswd.ts'
 import { LdapBackend } from './ldap.ts'
+import { OIDC_BACKEND_NAME, OidcClient } from './oidc.ts'
 import { StaticCredentials } from './static-credentials.ts'
 import { CachedBackend } from './verify-cache.ts'
 
@@ -19,10 +20,34 @@ async function loadOne (name: BackendName, auth: Config['auth'], log: BackendLog
       return auth.static === undefined ? undefined : await StaticCredentials.load(auth.static)
     case 'ldap':
       return auth.ldap === undefined ? undefined : await LdapBackend.load(auth.ldap, log)
+    case 'oidc':
+      return auth.oidc === undefined ? undefined : new OidcBackend(await OidcClient.create(auth.oidc, log))
   }
 }
 
-export async function loadBackends (auth: Config['auth'], log: BackendLog): Promise<CachedBackend> {
+/**
+ * OpenID Connect in the backend chain: it checks no passwords (logins go through the provider, see
+ * authenticate.ts), but it is ready, reports status, shows in metrics and closes like every other backend.
+ */
+export class OidcBackend implements CredentialBackend {
+  readonly name = OIDC_BACKEND_NAME
+  readonly client: OidcClient
+  constructor (client: OidcClient) { this.client = client }
+  async verify (): Promise<null> { return await Promise.resolve(null) }
+  ready (): boolean { return this.client.ready() }
+  status (): object { return this.client.status() }
+  async close (): Promise<void> { this.client.close(); await Promise.resolve() }
+}
+
+export interface LoadedBackends {
+  /** Every backend, behind the verify cache: readiness, status, metrics, and Basic credential checks. */
+  readonly credentials: CachedBackend
+  /** Whether any backend checks Basic credentials (htpasswd, static, LDAP). */
+  readonly basic: boolean
+  readonly oidc?: OidcClient
+}
+
+export async function loadBackends (auth: Config['auth'], log: BackendLog): Promise<LoadedBackends> {
   const backends: CredentialBackend[] = []
   try {
     for (const name of auth.backends) {
@@ -35,5 +60,10 @@ export async function loadBackends (auth: Config['auth'], log: BackendLog): Prom
   }
   const [only, ...more] = backends
   const backend = only !== undefined && more.length === 0 ? only : new BackendChain(backends) // the chain rejects none
-  return new CachedBackend(backend, auth.cache)
+  const oidc = backends.find((b): b is OidcBackend => b instanceof OidcBackend)?.client
+  return {
+    credentials: new CachedBackend(backend, auth.cache),
+    basic: backends.some((b) => !(b instanceof OidcBackend)),
+    ...(oidc !== undefined && { oidc })
+  }
 }

@@ -38,8 +38,13 @@ export interface ForwardingOptions {
   readonly userHeader: string
   /** GROUPS_HEADER as configured, e.g. X-Forwarded-Groups. */
   readonly groupsHeader: string
+  /** EMAIL_HEADER as configured, e.g. X-Forwarded-Email. */
+  readonly emailHeader: string
   readonly forwardAuthorization: boolean
 }
+
+/** Where OIDC_PASS_ACCESS_TOKEN puts the user's access token (oauth2-proxy's name); always stripped from clients. */
+export const ACCESS_TOKEN_HEADER = 'x-forwarded-access-token'
 
 /** Normalised names of every client field the proxy drops or owns, computed once per configuration. */
 const strippedCache = new WeakMap<ForwardingOptions, ReadonlySet<string>>()
@@ -47,7 +52,7 @@ function strippedNames (options: ForwardingOptions): ReadonlySet<string> {
   let names = strippedCache.get(options)
   if (names === undefined) {
     names = new Set([...HOP_BY_HOP, ...CONSUMED, normaliseName(options.userHeader), normaliseName(options.groupsHeader),
-      'x-forwarded-for', 'x-forwarded-host',
+      normaliseName(options.emailHeader), ACCESS_TOKEN_HEADER, 'x-forwarded-for', 'x-forwarded-host',
       'x-forwarded-proto', 'x-real-ip', 'forwarded'].map(normaliseName))
     strippedCache.set(options, names)
   }
@@ -114,6 +119,8 @@ export function rewriteRequestHeaders (
     headers[options.userHeader.toLowerCase()] = identity.user
     const groups = groupsValue(identity.groups)
     if (groups !== undefined) headers[options.groupsHeader.toLowerCase()] = groups
+    if (identity.email !== undefined) headers[options.emailHeader.toLowerCase()] = identity.email
+    if (identity.accessToken !== undefined) headers[ACCESS_TOKEN_HEADER] = identity.accessToken
   }
   return headers
 }

@@ -15,7 +15,7 @@ export interface RunningProxy {
   close (): Promise<void>
 }
 
-export async function startProxy (env: Record<string, string>): Promise<RunningProxy> {
+export async function startProxy (env: Record<string, string>, port = 0): Promise<RunningProxy> {
   const logs: Array<Record<string, unknown>> = []
   const rawLogs: string[] = []
   const logStream = new Writable({
@@ -28,7 +28,7 @@ export async function startProxy (env: Record<string, string>): Promise<RunningP
   })
   const config = loadConfig({ LOG_LEVEL: 'info', ...env })
   const app = buildApp(config, { logStream })
-  await app.listen({ host: '127.0.0.1', port: 0 })
+  await app.listen({ host: '127.0.0.1', port })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('proxy did not bind a TCP port')
   return { app, url: `http://127.0.0.1:${address.port}`, logs, rawLogs, close: async () => { await app.close() } }

@@ -144,7 +144,10 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(proxy, {
     upstream: config.upstream,
-    forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, emailHeader: config.auth.emailHeader, forwardAuthorization: config.auth.forwardAuthorization },
+    forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, emailHeader: config.auth.emailHeader,
+      forwardAuthorization: config.auth.forwardAuthorization,
+      ...(config.auth.session !== undefined && { sessionCookie: config.auth.session.cookieName })
+    },
     state,
     metrics,
     websockets

@@ -15,9 +15,18 @@ function acceptable (path: string): boolean {
   return path.startsWith('/') && !path.startsWith('//') && !UNSAFE_RE.test(path)
 }
 
+/** After decoding, only the start matters: what a browser would drop (controls, spaces) removed, no `//` or `/\`. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const DROPPED_RE = /[\x00-\x20\x7f]/g
+function acceptableDecoded (path: string): boolean {
+  const squeezed = path.replace(DROPPED_RE, '')
+  return squeezed.startsWith('/') && !/^\/[/\\]/.test(squeezed)
+}
+
 /**
- * `candidate` if it is a same-origin relative path (`/…`, not `//…`), with no control characters, whitespace
- * or backslashes, also after one round of percent-decoding; otherwise `/`.
+ * `candidate` if it is a same-origin relative path (`/…`, not `//…`) with no control characters, whitespace or
+ * backslashes, whose percent-decoded form does not start like another origin either (`/%2F%2Fevil`,
+ * `/%5Cevil`, `/%09/evil`); otherwise `/`.
  */
 export function safeReturnPath (candidate: unknown): string {
   if (typeof candidate !== 'string' || candidate.length > MAX_LENGTH || !acceptable(candidate)) return DEFAULT_RETURN_PATH
@@ -27,7 +36,7 @@ export function safeReturnPath (candidate: unknown): string {
   } catch {
     return DEFAULT_RETURN_PATH // malformed escapes: nothing legitimate needs them
   }
-  if (!acceptable(decoded)) return DEFAULT_RETURN_PATH
+  if (!acceptableDecoded(decoded)) return DEFAULT_RETURN_PATH
   // Last line: whatever a URL parser makes of it must stay on our origin.
   const base = 'http://return-path.invalid'
   try {

@@ -40,6 +40,8 @@ export interface ForwardingOptions {
   readonly groupsHeader: string
   /** EMAIL_HEADER as configured, e.g. X-Forwarded-Email. */
   readonly emailHeader: string
+  /** SESSION_COOKIE_NAME when OpenID Connect is on: the proxy's own cookies are removed before forwarding. */
+  readonly sessionCookie?: string
   readonly forwardAuthorization: boolean
 }
 
@@ -57,6 +59,16 @@ function strippedNames (options: ForwardingOptions): ReadonlySet<string> {
     strippedCache.set(options, names)
   }
   return names
+}
+
+/** The Cookie header without `name`, its chunks `name_0…` and login cookies `name_login_…`. */
+export function withoutOwnCookies (cookie: string, name: string): string {
+  return cookie.split(';').map((pair) => pair.trim()).filter((pair) => {
+    const eq = pair.indexOf('=')
+    const cookieName = (eq < 0 ? pair : pair.slice(0, eq)).trim()
+    const own = cookieName === name || (cookieName.startsWith(`${name}_`) && /^(\d+|login_.*)$/.test(cookieName.slice(name.length + 1)))
+    return pair !== '' && !own
+  }).join('; ')
 }
 
 /** uri-host [":" port] (RFC 3986 §3.2) in the characters a DNS name, an IPv4 or a bracketed IPv6 uses. */
@@ -96,6 +108,12 @@ export function rewriteRequestHeaders (
     if (stripped.has(normaliseName(name))) delete headers[name]
   }
   if (!options.forwardAuthorization) delete headers.authorization
+  if (options.sessionCookie !== undefined && typeof headers.cookie === 'string') {
+    // The session (with the refresh token, encrypted) and login cookies are the proxy's: the app never sees them.
+    const cookie = withoutOwnCookies(headers.cookie, options.sessionCookie)
+    if (cookie === '') delete headers.cookie
+    else headers.cookie = cookie
+  }
 
   // Host is passed through (as oauth2-proxy does): apps build absolute URLs and check Origin against it.
   const hostHeader = request.headers.host

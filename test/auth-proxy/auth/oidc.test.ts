@@ -98,6 +98,7 @@ t.test('the session cookie is HttpOnly, SameSite=Lax, not Secure over plain HTTP
   })()
   const setCookie = ([] as string[]).concat(callback.headers['set-cookie'] ?? [])
   const session = setCookie.find((c) => c.startsWith('_auth_proxy='))
+  t.equal(setCookie.filter((c) => c.startsWith('_auth_proxy=')).length, 1, 'set once (regression: values were repeated until the headers overflowed)')
   t.match(session, /; HttpOnly/)
   t.match(session, /; SameSite=Lax/)
   t.notMatch(session, /Secure/)

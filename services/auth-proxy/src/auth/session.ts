@@ -64,11 +64,9 @@ export function serializeCookie (name: string, value: string, options: CookieOpt
   return `${name}=${value}; Path=${options.path ?? '/'}; Max-Age=${Math.max(0, Math.floor(options.maxAge))}; HttpOnly; SameSite=Lax${options.secure ? '; Secure' : ''}`
 }
 
-/** Adds a Set-Cookie to the reply, keeping any already there. */
+/** Adds a Set-Cookie to the reply; Fastify appends set-cookie values instead of replacing them. */
 export function appendCookie (reply: FastifyReply, cookie: string): void {
-  const existing = reply.getHeader('set-cookie')
-  const list = existing === undefined ? [] : Array.isArray(existing) ? existing.map(String) : [String(existing)]
-  void reply.header('set-cookie', [...list, cookie])
+  void reply.header('set-cookie', cookie)
 }
 
 export class SessionStore {

@@ -52,11 +52,11 @@ export interface SessionConfig {
 export type SecretSource = { readonly value: string } | { readonly file: string, readonly variable: string }
 
 const COOKIE_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/
-const PREFIX_RE = /^(\/[A-Za-z0-9_.~-]+)+$/
+const PREFIX_RE = /^(\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9_.~-]+)+$/ // no dot-segments
 const CLAIM_RE = /^[A-Za-z0-9_:.\-/]{1,128}$/
 const OIDC_VARIABLES = ['OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_CLIENT_SECRET_FILE', 'OIDC_SCOPES', 'OIDC_REDIRECT_URL',
   'OIDC_POST_LOGOUT_REDIRECT_URL', 'OIDC_USER_CLAIM', 'OIDC_GROUPS_CLAIM', 'OIDC_ALLOWED_EMAIL_DOMAINS', 'OIDC_ALLOWED_GROUPS',
-  'OIDC_BEARER_AUDIENCES', 'OIDC_PASS_ACCESS_TOKEN']
+  'OIDC_BEARER_AUDIENCES', 'OIDC_PASS_ACCESS_TOKEN', 'OIDC_HEALTH_INTERVAL', 'OIDC_TIMEOUT']
 
 /** Loopback hosts, where plain http:// is acceptable (a provider in the same Pod, tests). */
 export function isLoopbackHost (hostname: string): boolean {

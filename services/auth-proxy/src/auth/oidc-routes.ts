@@ -34,7 +34,8 @@ async function readForm (request: FastifyRequest): Promise<URLSearchParams> {
 }
 
 function html (reply: FastifyReply, body: string): FastifyReply {
-  return reply.header('cache-control', 'no-store').header('content-security-policy', "default-src 'none'; form-action 'self'; style-src 'unsafe-inline'")
+  // No form-action: browsers apply it to the redirect after the POST too, which goes on to the provider's logout.
+  return reply.header('cache-control', 'no-store').header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
     .type('text/html; charset=utf-8').send(`<!doctype html><html><head><meta charset="utf-8"><title>Sign out</title></head><body>${body}</body></html>`)
 }
 

@@ -87,7 +87,7 @@ export class SessionStore {
   static newId (): string { return randomBytes(16).toString('base64url') }
 
   /** Encrypts and authenticates `payload` (which must carry `exp`, seconds since the epoch) under the current key. */
-  async seal (payload: object & { readonly exp: number }): Promise<string> {
+  async seal (payload: JWTPayload & { readonly exp: number }): Promise<string> {
     const current = this.#keys[0] as Key
     return await new EncryptJWT({ ...payload })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid: current.kid })
@@ -151,7 +151,7 @@ export class SessionStore {
 
   /** Sets the session cookie(s), and expires chunks of an older, larger session the browser still holds. */
   async write (request: FastifyRequest, reply: FastifyReply, session: Session, secure: boolean): Promise<number> {
-    const value = await this.seal(session)
+    const value = await this.seal({ ...session } as JWTPayload & Session)
     const maxAge = session.exp - Math.floor(Date.now() / 1000)
     const present = parseCookies(request.headers.cookie)
     const chunks = value.length <= COOKIE_CHUNK_SIZE ? [value] : value.match(new RegExp(`.{1,${COOKIE_CHUNK_SIZE}}`, 'g')) ?? []

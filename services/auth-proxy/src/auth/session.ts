@@ -151,7 +151,7 @@ export class SessionStore {
 
   /** Sets the session cookie(s), and expires chunks of an older, larger session the browser still holds. */
   async write (request: FastifyRequest, reply: FastifyReply, session: Session, secure: boolean): Promise<number> {
-    const value = await this.seal({ ...session } as JWTPayload & Session)
+    const value = await this.seal({ ...session })
     const maxAge = session.exp - Math.floor(Date.now() / 1000)
     const present = parseCookies(request.headers.cookie)
     const chunks = value.length <= COOKIE_CHUNK_SIZE ? [value] : value.match(new RegExp(`.{1,${COOKIE_CHUNK_SIZE}}`, 'g')) ?? []

@@ -14,6 +14,7 @@ const base = kustomize('k8s/base')
 const openshift = kustomize('k8s/openshift')
 const reencrypt = kustomize('k8s/openshift-reencrypt')
 const ldap = kustomize('k8s/openshift-ldap')
+const oidc = kustomize('k8s/openshift-oidc')
 const demoEntry = readFileSync(`${ROOT}demo/htpasswd`, 'utf8').split('\n').find((l) => l.startsWith('admin:'))
 
 function only (manifests: Manifest[], kind: string): Manifest {
@@ -28,7 +29,7 @@ t.test('kustomize renders both targets', async (t) => {
 })
 
 t.test('every object validates strictly against its schema (unknown fields rejected)', async (t) => {
-  for (const m of [...base, ...openshift, ...reencrypt, ...ldap]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
+  for (const m of [...base, ...openshift, ...reencrypt, ...ldap, ...oidc]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
 })
 
 t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are rejected', async (t) => {
@@ -44,7 +45,7 @@ t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are
   t.ok(validateObject({ ...missing, spec: { ...missing.spec, replicas: 'one' } }).length > 0, 'a wrong type is reported')
 })
 
-for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap]] as const) {
+for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap], ['openshift-oidc', oidc]] as const) {
   t.test(`${name}: the Pod meets the restricted Pod Security Standard and OpenShift restricted-v2`, async (t) => {
     const pod = only(manifests, 'Deployment').spec.template.spec as Manifest
     t.equal(pod.securityContext?.runAsNonRoot, true, 'runAsNonRoot')
@@ -86,7 +87,7 @@ for (const [name, manifests] of [['base', base], ['openshift', openshift], ['ope
     t.same(ports, [8081, 9091], 'NetworkPolicy admits only 8081 and 9091')
   })
 
-  if (name !== 'openshift-ldap') t.test(`${name}: the only Secret value is the marked demo htpasswd, mounted as a directory`, async (t) => {
+  if (name !== 'openshift-ldap' && name !== 'openshift-oidc') t.test(`${name}: the only Secret value is the marked demo htpasswd, mounted as a directory`, async (t) => {
     const secret = only(manifests, 'Secret')
     t.equal(secret.metadata.annotations?.['auth-proxy-sidecar/demo-credentials'], 'true')
     t.same(Object.keys(secret.stringData ?? {}), ['htpasswd'])
@@ -158,7 +159,7 @@ function proxyEnv (manifests: Manifest[]): Record<string, string> {
 }
 
 t.test('every target\'s auth-proxy settings pass the proxy\'s own configuration check', async (t) => {
-  for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap]] as const) {
+  for (const [name, manifests] of [['base', base], ['openshift', openshift], ['openshift-reencrypt', reencrypt], ['openshift-ldap', ldap], ['openshift-oidc', oidc]] as const) {
     t.doesNotThrow(() => loadConfig(proxyEnv(manifests)), name)
   }
 })
@@ -176,5 +177,18 @@ t.test('openshift-ldap: LDAP only, bind password from a Secret file, no demo htp
   const volume = (pod.volumes as Manifest[]).find((v) => v.name === mount?.name)
   t.equal(volume?.secret?.secretName, 'hello-ldap-bind')
   t.same((proxy.volumeMounts as Manifest[]).map((m) => m.mountPath).sort(), ['/etc/auth-proxy-ldap', '/tmp'], 'htpasswd mount removed, /tmp kept')
+  t.notOk((pod.volumes as Manifest[]).some((v) => v.secret?.secretName === 'hello-htpasswd'))
+})
+
+t.test('openshift-oidc: OpenID Connect only, secrets from a Secret file, Secure cookies behind the edge Route', async (t) => {
+  const config = loadConfig(proxyEnv(oidc))
+  t.same(config.auth.backends, ['oidc'])
+  t.match(config.auth.oidc, { clientId: 'hello', clientSecretFile: '/etc/auth-proxy-oidc/client-secret', redirectUrl: /^https:\/\/.*\/_auth\/callback$/ })
+  t.equal(config.auth.oidc?.clientSecret, undefined, 'no client secret in the manifest')
+  t.same(config.auth.session?.secrets, [{ file: '/etc/auth-proxy-oidc/session-secret', variable: 'SESSION_SECRET_FILE' }])
+  t.equal(config.auth.session?.cookieSecure, 'true')
+  t.notOk(oidc.some((m) => m.kind === 'Secret'))
+  const pod = only(oidc, 'Deployment').spec.template.spec as Manifest
+  t.ok((pod.volumes as Manifest[]).some((v) => v.secret?.secretName === 'hello-oidc'))
   t.notOk((pod.volumes as Manifest[]).some((v) => v.secret?.secretName === 'hello-htpasswd'))
 })

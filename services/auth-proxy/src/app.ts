@@ -130,7 +130,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     if (loaded.basic) await instance.register(basicAuth, { backend, realm: config.auth.realm })
     let login: OidcLogin | undefined
     if (loaded.oidc !== undefined && config.auth.session !== undefined) {
-      login = new OidcLogin(loaded.oidc, await loadSessionStore(config.auth.session), config.auth.pathPrefix)
+      login = new OidcLogin(loaded.oidc, await loadSessionStore(config.auth.session), config.auth.pathPrefix, config.auth.session.cookieSecure)
       await instance.register(oidcRoutes, { login })
     }
     await instance.register(authenticate, {

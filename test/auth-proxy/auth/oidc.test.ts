@@ -106,6 +106,28 @@ t.test('the session cookie is HttpOnly, SameSite=Lax, not Secure over plain HTTP
   t.ok(setCookie.some((c) => /^_auth_proxy_login_[^=]+=; Path=\/_auth\/; Max-Age=0/.test(c)), 'the one-time login cookie is removed')
 })
 
+t.test('SESSION_COOKIE_SECURE=true: Secure even over plain HTTP (an edge Route whose router is not trusted)', async (t) => {
+  const p2port = await freePort()
+  const p = await startProvider({ redirectUris: [`http://127.0.0.1:${p2port}/_auth/callback`], postLogoutRedirectUris: [] })
+  const proxy2 = await startProxy({ ...env(), OIDC_ISSUER_URL: p.issuer, SESSION_COOKIE_SECURE: 'true' }, p2port)
+  t.teardown(async () => { await proxy2.close(); await p.close() })
+  const res = await send(`${proxy2.url}/`, { headers: { accept: 'text/html' } })
+  t.match(([] as string[]).concat(res.headers['set-cookie'] ?? []).join('\n'), /_auth_proxy_login_[^;]+;.*; Secure/)
+})
+
+t.test('behind a trusted HTTPS router (TRUST_PROXY + X-Forwarded-Proto: https), cookies are Secure and the callback is https', async (t) => {
+  const p2port = await freePort()
+  const p = await startProvider({ redirectUris: [`https://app.example.org/_auth/callback`], postLogoutRedirectUris: [] })
+  const proxy2 = await startProxy({ ...env(), OIDC_ISSUER_URL: p.issuer, TRUST_PROXY: 'loopback' }, p2port)
+  t.teardown(async () => { await proxy2.close(); await p.close() })
+  const res = await send(`${proxy2.url}/`, { headers: { accept: 'text/html', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.org' } })
+  t.equal(res.status, 302)
+  t.equal(new URL(String(res.headers.location)).searchParams.get('redirect_uri'), 'https://app.example.org/_auth/callback')
+  t.match(([] as string[]).concat(res.headers['set-cookie'] ?? []).join('\n'), /; Secure/)
+  const spoofed = await send(`${proxy.url}/`, { headers: { accept: 'text/html', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' } })
+  t.match(new URL(String(spoofed.headers.location)).searchParams.get('redirect_uri'), /^http:\/\/127\.0\.0\.1:/, 'from an untrusted peer, X-Forwarded-* are ignored')
+})
+
 t.test('OIDC_PASS_ACCESS_TOKEN sends the access token upstream', async (t) => {
   const p2port = await freePort()
   const p = await startProvider({ redirectUris: [`http://127.0.0.1:${p2port}/_auth/callback`], postLogoutRedirectUris: [] })

@@ -43,6 +43,8 @@ export interface OidcConfig {
 
 export interface SessionConfig {
   readonly cookieName: string
+  /** `auto`: Secure when the browser's request was HTTPS (behind TRUST_PROXY, per X-Forwarded-Proto). */
+  readonly cookieSecure: 'auto' | 'true' | 'false'
   /** Secrets, current first; sessions sealed with any of them are accepted, new ones use the first. */
   readonly secrets: readonly SecretSource[]
   readonly lifetimeMs: number
@@ -141,7 +143,7 @@ export function readSessionConfig (r: EnvReader, oidc: boolean): SessionConfig |
   const current = readSecret(r, 'SESSION_SECRET')
   const previous = readSecret(r, 'SESSION_SECRET_PREVIOUS')
   if (!oidc) {
-    for (const name of ['SESSION_SECRET', 'SESSION_SECRET_FILE', 'SESSION_SECRET_PREVIOUS', 'SESSION_SECRET_PREVIOUS_FILE', 'SESSION_COOKIE_NAME', 'SESSION_LIFETIME']) {
+    for (const name of ['SESSION_SECRET', 'SESSION_SECRET_FILE', 'SESSION_SECRET_PREVIOUS', 'SESSION_SECRET_PREVIOUS_FILE', 'SESSION_COOKIE_NAME', 'SESSION_COOKIE_SECURE', 'SESSION_LIFETIME']) {
       if (r.raw(name) !== undefined) r.problem(name, 'is set but OIDC_ISSUER_URL is not (sessions are for OpenID Connect logins)')
     }
     return undefined
@@ -152,8 +154,10 @@ export function readSessionConfig (r: EnvReader, oidc: boolean): SessionConfig |
   if (previous !== undefined && current === undefined) r.problem('SESSION_SECRET_PREVIOUS', 'is set but SESSION_SECRET is not')
   const cookieName = r.get('SESSION_COOKIE_NAME') ?? OIDC_DEFAULTS.SESSION_COOKIE_NAME
   if (!COOKIE_NAME_RE.test(cookieName)) r.problem('SESSION_COOKIE_NAME', `must be 1-64 letters, digits, "_" or "-", got "${cookieName}"`)
+  const cookieSecure = r.oneOf('SESSION_COOKIE_SECURE', ['auto', 'true', 'false'], 'auto') as SessionConfig['cookieSecure']
   return {
     cookieName,
+    cookieSecure,
     secrets: [current, previous].filter((s): s is SecretSource => s !== undefined),
     lifetimeMs: r.durationMs('SESSION_LIFETIME', OIDC_DEFAULTS.SESSION_LIFETIME_MS)
   }

@@ -18,14 +18,22 @@ export class OidcLogin {
   /** Refreshes under way, by refresh token: a page's parallel requests share one (rotated tokens work once). */
   readonly #refreshing = new Map<string, Promise<Session | null>>()
 
-  constructor (client: OidcClient, store: SessionStore, prefix: string) {
+  readonly #cookieSecure: 'auto' | 'true' | 'false'
+
+  constructor (client: OidcClient, store: SessionStore, prefix: string, cookieSecure: 'auto' | 'true' | 'false' = 'auto') {
     this.client = client
     this.store = store
     this.prefix = prefix
+    this.#cookieSecure = cookieSecure
   }
 
-  /** Secure cookies whenever the browser's request was HTTPS (also behind a trusted TLS-terminating router). */
-  secure (request: FastifyRequest): boolean { return request.protocol === 'https' }
+  /**
+   * Secure cookies whenever the browser's request was HTTPS (also behind a trusted TLS-terminating router), or
+   * always with SESSION_COOKIE_SECURE=true (an edge Route whose router is not in TRUST_PROXY).
+   */
+  secure (request: FastifyRequest): boolean {
+    return this.#cookieSecure === 'auto' ? request.protocol === 'https' : this.#cookieSecure === 'true'
+  }
 
   redirectUri (request: FastifyRequest): string {
     return this.client.config.redirectUrl ?? `${request.protocol}://${request.host}${this.prefix}/callback`

@@ -1,8 +1,9 @@
 // Sessions over time and across replicas: refresh-token renewal, logout with CSRF protection, two proxies
 // sharing a secret (and one that does not), secret rotation, large sessions split across cookies.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { CookieJar, follow, navigate, oidcLogin } from '../../helpers/browserless.ts'
 import { send } from '../../helpers/http.ts'
+import { runService } from '../../helpers/process.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
 import { freePort, startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
@@ -107,26 +108,31 @@ t.test('logout: a form with a CSRF token; POST without it or from another origin
   t.equal((await send(`${proxy.url}/_auth/userinfo`)).status, 401)
 })
 
-t.test('two replicas with the same SESSION_SECRET share sessions; one with another secret does not', async (t) => {
-  const a = await proxyOn(3)
-  const b = await startProxy({
-    UPSTREAM_URL: upstream.url, OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_SECRET: SECRET
-  })
-  const c = await startProxy({
-    UPSTREAM_URL: upstream.url, OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET, SESSION_SECRET: OTHER_SECRET
-  })
-  const rotated = await startProxy({
+/** A replica as its own process, as in a Deployment with several Pods. */
+async function replica (t: Test, secrets: Record<string, string>): Promise<string> {
+  const [listen, management] = [await freePort(), await freePort()]
+  const child = runService('auth-proxy', {
     UPSTREAM_URL: upstream.url, OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET,
-    SESSION_SECRET: OTHER_SECRET, SESSION_SECRET_PREVIOUS: SECRET
+    LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(listen), MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(management),
+    SHUTDOWN_DELAY: '0', ...secrets
   })
-  proxies.push(b, c, rotated)
+  t.teardown(async () => { child.process.kill('SIGTERM'); await child.exited })
+  await child.waitFor(/listening/i)
+  return `http://127.0.0.1:${listen}`
+}
+
+t.test('two replica processes with the same SESSION_SECRET share sessions; one with another secret does not', async (t) => {
+  const a = await proxyOn(3)
+  const b = await replica(t, { SESSION_SECRET: SECRET })
+  const c = await replica(t, { SESSION_SECRET: OTHER_SECRET })
+  const rotated = await replica(t, { SESSION_SECRET: OTHER_SECRET, SESSION_SECRET_PREVIOUS: SECRET })
   const jar = new CookieJar()
   await oidcLogin(jar, `${a.url}/`, 'alice', USERS.alice?.password ?? '')
   const cookie = `_auth_proxy=${jar.get(a.url, '_auth_proxy') ?? ''}`
-  const at = async (p: RunningProxy): Promise<number> => (await send(`${p.url}/`, { headers: { cookie, accept: 'application/json' } })).status
+  const at = async (url: string): Promise<number> => (await send(`${url}/`, { headers: { cookie, accept: 'application/json' } })).status
   t.equal(await at(b), 200, 'replica B serves the session made at A')
-  t.equal(user((await send(`${b.url}/`, { headers: { cookie } })).body), 'alice')
-  t.equal(await at(c), 401, 'a proxy with another secret does not')
+  t.equal(user((await send(`${b}/`, { headers: { cookie } })).body), 'alice')
+  t.equal(await at(c), 401, 'a replica with another secret does not')
   t.equal(await at(rotated), 200, 'after rotation, the previous secret is still accepted')
 })
 

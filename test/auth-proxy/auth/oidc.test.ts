@@ -136,3 +136,30 @@ t.test('OIDC_PASS_ACCESS_TOKEN sends the access token upstream', async (t) => {
   const { res } = await oidcLogin(new CookieJar(), `${proxy2.url}/`, 'alice', USERS.alice?.password ?? '')
   t.ok(String(seen(res.body).headers['x-forwarded-access-token'] ?? '').length > 20)
 })
+
+t.test('no token, code, cookie, client secret or password in any log line, even at trace level', async (t) => {
+  const p2port = await freePort()
+  const p = await startProvider({ redirectUris: [`http://127.0.0.1:${p2port}/_auth/callback`], postLogoutRedirectUris: [] })
+  const traced = await startProxy({ ...env(), OIDC_ISSUER_URL: p.issuer, LOG_LEVEL: 'trace', OIDC_PASS_ACCESS_TOKEN: 'true' }, p2port)
+  t.teardown(async () => { await traced.close(); await p.close() })
+  const jar = new CookieJar()
+  const { res, hops } = await oidcLogin(jar, `${traced.url}/secret-scan`, 'alice', USERS.alice?.password ?? '')
+  t.equal(res.status, 200)
+  const code = new URL(hops.find((h) => h.url.includes('/_auth/callback'))?.url ?? 'http://x/').searchParams.get('code') ?? ''
+  const secrets = [
+    code,
+    jar.get(traced.url, '_auth_proxy') ?? '',
+    String(seen(res.body).headers['x-forwarded-access-token'] ?? ''),
+    CLIENT_SECRET,
+    SECRET,
+    USERS.alice?.password ?? ''
+  ]
+  await navigate(jar, `${traced.url}/again`)
+  await send(`${traced.url}/api`, { headers: { authorization: `Bearer ${await p.mint({})}` } })
+  const text = traced.rawLogs.join('')
+  t.ok(text.includes('"msg":"login"'), 'the login itself is logged')
+  for (const secret of secrets) {
+    t.ok(secret.length > 8, 'a real secret to look for')
+    t.notOk(text.includes(secret), `${secret.slice(0, 6)}… not logged`)
+  }
+})

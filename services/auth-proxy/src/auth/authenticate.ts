@@ -86,42 +86,63 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     }
   }
 
-  async function basic (instance: FastifyInstance, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const err = await checkBasic(instance, request, reply)
-    if (err === undefined) {
-      throttle.success(request.clientAddress)
-      return
-    }
-    // A browser's first request carries no credentials: that is not a guess, so it is not counted.
-    if (request.authFailure === 'invalid' || request.authFailure === 'malformed' || request.authFailure === 'denied') throttle.failure(request.clientAddress)
-    throw err
+  function basic (instance: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
+    checkBasic(instance, request, reply, (err) => {
+      if (err === undefined) {
+        throttle.success(request.clientAddress)
+      } else if (request.authFailure === 'invalid' || request.authFailure === 'malformed' || request.authFailure === 'denied') {
+        // A browser's first request carries no credentials: that is not a guess, so it is not counted.
+        throttle.failure(request.clientAddress)
+      }
+      done(err)
+    })
+  }
+
+  /** Refuses a client over AUTH_FAILURE_LIMIT, before any hashing or token validation: it costs us nothing. */
+  function throttled (request: FastifyRequest, reply: FastifyReply): Error | undefined {
+    const wait = throttle.retryAfter(request.clientAddress)
+    if (wait === 0) return undefined
+    request.authFailure = 'throttled'
+    void reply.header('retry-after', String(wait))
+    return new TooManyFailuresError()
+  }
+
+  function exempt (request: FastifyRequest): boolean {
+    return request.routeOptions.config.ownEndpoint === true || isPublic(request.method, request.url, opts.publicPaths)
+  }
+
+  if (oidc === undefined) {
+    // Basic only (the common sidecar): a callback hook, no promise per request.
+    app.addHook('onRequest', function (request, reply, done) {
+      if (exempt(request)) { done(); return }
+      const refused = throttled(request, reply)
+      if (refused !== undefined) { done(refused); return }
+      basic(this, request, reply, done)
+    })
+    return
   }
 
   app.addHook('onRequest', async function (request, reply) {
-    if (request.routeOptions.config.ownEndpoint === true || isPublic(request.method, request.url, opts.publicPaths)) return
-    const wait = throttle.retryAfter(request.clientAddress)
-    if (wait > 0) {
-      // Checked before any hashing or token validation: a blocked client costs us nothing.
-      request.authFailure = 'throttled'
-      void reply.header('retry-after', String(wait))
-      throw new TooManyFailuresError()
-    }
+    if (exempt(request)) return
+    const refused = throttled(request, reply)
+    if (refused !== undefined) throw refused
     const method = scheme(request.headers.authorization)
-    if (oidc !== undefined) {
-      let identity: Identity | null
-      try {
-        identity = await oidc.sessionIdentity(request, reply)
-      } catch (err) {
-        throw unavailable(request, reply, err)
-      }
-      if (identity !== null) {
-        request.identity = identity
-        return
-      }
-      if (method === 'bearer') { await bearer(request, reply, oidc); return }
+    let identity: Identity | null
+    try {
+      identity = await oidc.sessionIdentity(request, reply)
+    } catch (err) {
+      throw unavailable(request, reply, err)
     }
-    if (opts.basic && (method === 'basic' || oidc === undefined)) { await basic(this, request, reply); return }
-    if (oidc !== undefined && isNavigation(request)) {
+    if (identity !== null) {
+      request.identity = identity
+      return
+    }
+    if (method === 'bearer') { await bearer(request, reply, oidc); return }
+    if (opts.basic && method === 'basic') {
+      await new Promise<void>((resolve, reject) => { basic(this, request, reply, (err) => { if (err === undefined) resolve(); else reject(err) }) })
+      return
+    }
+    if (isNavigation(request)) {
       request.authFailure = 'missing'
       try {
         return await oidc.startLogin(request, reply, request.url)

@@ -9,9 +9,7 @@ import type { DestinationStream } from 'pino'
 import authenticate from './auth/authenticate.ts'
 import { loadBackends } from './auth/backends.ts'
 import basicAuth from './auth/basic-auth.ts'
-import { OidcLogin } from './auth/oidc-login.ts'
-import oidcRoutes from './auth/oidc-routes.ts'
-import { loadSessionStore } from './auth/session.ts'
+import type { OidcLogin } from './auth/oidc-login.ts'
 import { FailureThrottle } from './auth/throttle.ts'
 import type { CachedBackend } from './auth/verify-cache.ts'
 import type { Config } from './config.ts'
@@ -130,6 +128,9 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     if (loaded.basic) await instance.register(basicAuth, { backend, realm: config.auth.realm })
     let login: OidcLogin | undefined
     if (loaded.oidc !== undefined && config.auth.session !== undefined) {
+      // Loaded only when configured (jose, openid-client): start-up time matters to a sidecar.
+      const [{ OidcLogin }, { loadSessionStore }, { default: oidcRoutes }] = await Promise.all([
+        import('./auth/oidc-login.ts'), import('./auth/session.ts'), import('./auth/oidc-routes.ts')])
       login = new OidcLogin(loaded.oidc, await loadSessionStore(config.auth.session), config.auth.pathPrefix, config.auth.session.cookieSecure)
       await instance.register(oidcRoutes, { login })
     }

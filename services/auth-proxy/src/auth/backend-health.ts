@@ -55,3 +55,8 @@ export class BackendHealth {
     }
   }
 }
+
+/** A network backend's server (an OpenID provider) could not be reached or did not answer in time: a 503, never 401. */
+export class ProviderUnavailable extends Error {
+  override readonly name = 'ProviderUnavailable'
+}

@@ -3,8 +3,7 @@
 import type { BackendName, Config } from '../config.ts'
 import { BackendChain, type BackendLog, type CredentialBackend } from './backend.ts'
 import { HtpasswdBackend } from './htpasswd.ts'
-import { LdapBackend } from './ldap.ts'
-import { OIDC_BACKEND_NAME, OidcClient } from './oidc.ts'
+import type { OidcClient } from './oidc.ts'
 import { StaticCredentials } from './static-credentials.ts'
 import { CachedBackend } from './verify-cache.ts'
 
@@ -18,10 +17,11 @@ async function loadOne (name: BackendName, auth: Config['auth'], log: BackendLog
     }
     case 'static':
       return auth.static === undefined ? undefined : await StaticCredentials.load(auth.static)
+    // LDAP and OpenID Connect libraries are loaded only when configured: start-up time matters to a sidecar.
     case 'ldap':
-      return auth.ldap === undefined ? undefined : await LdapBackend.load(auth.ldap, log)
+      return auth.ldap === undefined ? undefined : await (await import('./ldap.ts')).LdapBackend.load(auth.ldap, log)
     case 'oidc':
-      return auth.oidc === undefined ? undefined : new OidcBackend(await OidcClient.create(auth.oidc, log))
+      return auth.oidc === undefined ? undefined : new OidcBackend(await (await import('./oidc.ts')).OidcClient.create(auth.oidc, log))
   }
 }
 
@@ -30,7 +30,7 @@ async function loadOne (name: BackendName, auth: Config['auth'], log: BackendLog
  * authenticate.ts), but it is ready, reports status, shows in metrics and closes like every other backend.
  */
 export class OidcBackend implements CredentialBackend {
-  readonly name = OIDC_BACKEND_NAME
+  readonly name = 'oidc'
   readonly client: OidcClient
   constructor (client: OidcClient) { this.client = client }
   async verify (): Promise<null> { return await Promise.resolve(null) }

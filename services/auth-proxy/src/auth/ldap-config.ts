@@ -1,6 +1,6 @@
 // The LDAP part of the configuration schema: LDAP_* variables, validated and reported like every other setting.
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
-import { FilterParser } from 'ldapts'
 import type { EnvReader } from '../env.ts'
 import { parseDn } from './ldap-syntax.ts'
 
@@ -88,6 +88,8 @@ function readFilter (r: EnvReader): string {
   const value = r.get('LDAP_SEARCH_FILTER') ?? LDAP_DEFAULTS.LDAP_SEARCH_FILTER
   if (!value.includes(USER_PLACEHOLDER)) r.problem('LDAP_SEARCH_FILTER', `must contain ${USER_PLACEHOLDER}, got "${value}"`)
   try {
+    // ldapts' own parser, loaded here only when LDAP is configured (configuration is read synchronously).
+    const { FilterParser } = createRequire(import.meta.url)('ldapts') as typeof import('ldapts')
     FilterParser.parseString(value.replaceAll(USER_PLACEHOLDER, 'x'))
   } catch {
     r.problem('LDAP_SEARCH_FILTER', `"${value}" is not a valid LDAP filter such as (uid={user})`)

@@ -2,7 +2,8 @@
 // session cookie, reading (and renewing) that session on every request, and ending it.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AccessDenied, type Identity } from './backend.ts'
-import { OIDC_BACKEND_NAME, type LoginResult, type LoginState, type OidcClient } from './oidc.ts'
+import { ProviderUnavailable } from './backend-health.ts'
+import type { LoginResult, LoginState, OidcClient } from './oidc.ts'
 import { safeReturnPath } from './return-path.ts'
 import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
 
@@ -98,7 +99,7 @@ export class OidcLogin {
     }
     return {
       user: session.user,
-      backend: OIDC_BACKEND_NAME,
+      backend: 'oidc',
       ...(session.email !== undefined && { email: session.email }),
       ...(session.groups !== undefined && { groups: session.groups }),
       ...(session.accessToken !== undefined && { accessToken: session.accessToken })
@@ -114,7 +115,7 @@ export class OidcLogin {
           return (await this.startSession(request, reply, await this.client.refresh(token), session)).session
         } catch (err) {
           if (err instanceof AccessDenied) return null // no longer allowed in: the session ends
-          if ((err as Error).name === 'ProviderUnavailable') throw err
+          if (err instanceof ProviderUnavailable) throw err
           return null // the provider refused the refresh token (revoked, expired): log in again
         }
       })().finally(() => { this.#refreshing.delete(token) })

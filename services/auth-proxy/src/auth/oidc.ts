@@ -6,7 +6,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import * as client from 'openid-client'
 import { CredentialsLoadError } from '../errors.ts'
 import { AccessDenied, type BackendLog } from './backend.ts'
-import { BackendHealth, type HealthStatus } from './backend-health.ts'
+import { BackendHealth, ProviderUnavailable, type HealthStatus } from './backend-health.ts'
 import { isLoopbackHost, type OidcConfig } from './oidc-config.ts'
 
 export const OIDC_BACKEND_NAME = 'oidc'
@@ -15,10 +15,7 @@ export const BEARER_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS25
 /** Clock difference tolerated between us and the provider when checking exp/nbf/iat. */
 const CLOCK_TOLERANCE_S = 30
 
-/** The provider could not be reached or did not answer in time: a 503, never a 401. */
-export class ProviderUnavailable extends Error {
-  override readonly name = 'ProviderUnavailable'
-}
+export { ProviderUnavailable }
 
 /** Errors that are the provider's (or the protocol checks') answer rather than a failure to reach it. */
 export function isProviderAnswer (err: unknown): boolean {

@@ -134,11 +134,17 @@ export async function startCaddy (workDir: string, upstream: string, user: strin
   return running(url, child)
 }
 
+/**
+ * Node flags the auth-proxy runs with, as in its image's ENTRYPOINT (a test keeps the two equal).
+ * BENCH_AUTH_PROXY_NODE_FLAGS overrides them for A/B runs.
+ */
+export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? []
+
 export interface AuthProxyRunning extends Running { readonly managementUrl: string }
 
 export async function startAuthProxy (upstream: string, htpasswdFile: string, authorization: string | undefined, env: Record<string, string> = {}): Promise<AuthProxyRunning> {
   const [port, mgmt] = [await freePort(), await freePort()]
-  const child = startProcess(process.execPath, [join(ROOT, 'services/auth-proxy/dist/server.js')], {
+  const child = startProcess(process.execPath, [...AUTH_PROXY_NODE_FLAGS, join(ROOT, 'services/auth-proxy/dist/server.js')], {
     HTPASSWD_FILE: htpasswdFile, UPSTREAM_URL: new URL(upstream).origin, LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(port),
     MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(mgmt), LOG_LEVEL: 'warn', ...env
   })

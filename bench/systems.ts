@@ -135,16 +135,18 @@ export async function startCaddy (workDir: string, upstream: string, user: strin
 }
 
 /**
- * Node flags the auth-proxy runs with, as in its image's ENTRYPOINT (a test keeps the two equal).
+ * Node flags the auth-proxy runs with, as in its image's ENTRYPOINT (test/bench/systems.test.ts keeps them equal).
  * BENCH_AUTH_PROXY_NODE_FLAGS overrides them for A/B runs.
  */
-export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? []
+export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? ['--max-semi-space-size=8']
+/** What the image runs: the bundle (`npm run bench` builds it first). */
+export const AUTH_PROXY_ENTRY = join(ROOT, 'services/auth-proxy/bundle/cli.js')
 
 export interface AuthProxyRunning extends Running { readonly managementUrl: string }
 
 export async function startAuthProxy (upstream: string, htpasswdFile: string, authorization: string | undefined, env: Record<string, string> = {}): Promise<AuthProxyRunning> {
   const [port, mgmt] = [await freePort(), await freePort()]
-  const child = startProcess(process.execPath, [...AUTH_PROXY_NODE_FLAGS, join(ROOT, 'services/auth-proxy/dist/server.js')], {
+  const child = startProcess(process.execPath, [...AUTH_PROXY_NODE_FLAGS, AUTH_PROXY_ENTRY, 'serve'], {
     HTPASSWD_FILE: htpasswdFile, UPSTREAM_URL: new URL(upstream).origin, LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(port),
     MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(mgmt), LOG_LEVEL: 'warn', ...env
   })

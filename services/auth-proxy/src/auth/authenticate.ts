@@ -107,14 +107,23 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     return new TooManyFailuresError()
   }
 
+  // The proxy's own endpoints (AUTH_PATH_PREFIX) authenticate in their handlers. Matched on the raw path, which
+  // the path guard has already cleared of dot-segments (request.routeOptions would build an object per request).
+  const prefix = oidc?.prefix
+  function ownEndpoint (url: string): boolean {
+    if (prefix === undefined || !url.startsWith(prefix)) return false
+    const next = url.charAt(prefix.length)
+    return next === '' || next === '/' || next === '?'
+  }
+
   function exempt (request: FastifyRequest): boolean {
-    return request.routeOptions.config.ownEndpoint === true || isPublic(request.method, request.url, opts.publicPaths)
+    return ownEndpoint(request.url) || isPublic(request.method, request.url, opts.publicPaths)
   }
 
   if (oidc === undefined) {
     // Basic only (the common sidecar): a callback hook, no promise per request.
     app.addHook('onRequest', function (request, reply, done) {
-      if (exempt(request)) { done(); return }
+      if (isPublic(request.method, request.url, opts.publicPaths)) { done(); return }
       const refused = throttled(request, reply)
       if (refused !== undefined) { done(refused); return }
       basic(this, request, reply, done)

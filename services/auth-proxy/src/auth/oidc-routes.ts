@@ -9,13 +9,6 @@ import { isProviderAnswer, ProviderUnavailable } from './oidc.ts'
 import type { OidcLogin } from './oidc-login.ts'
 import { DEFAULT_RETURN_PATH, safeReturnPath } from './return-path.ts'
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The proxy's own endpoint: authenticated (or not) by its handler, never forwarded. */
-    ownEndpoint?: boolean
-  }
-}
-
 export interface OidcRoutesOptions {
   readonly login: OidcLogin
 }
@@ -60,10 +53,9 @@ function providerFailure (request: FastifyRequest, reply: FastifyReply, err: unk
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login }) => {
   const prefix = login.prefix
-  const own = { ownEndpoint: true }
 
   // Starts a login from a link in the app: /_auth/login?rd=/where/to/return
-  app.get(`${prefix}/login`, { config: own }, async (request, reply) => {
+  app.get(`${prefix}/login`, async (request, reply) => {
     const rd = (request.query as Record<string, unknown>).rd
     try {
       return await login.startLogin(request, reply, safeReturnPath(rd))
@@ -72,7 +64,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
     }
   })
 
-  app.get(`${prefix}/callback`, { config: own }, async (request, reply) => {
+  app.get(`${prefix}/callback`, async (request, reply) => {
     const query = request.query as Record<string, unknown>
     const state = typeof query.state === 'string' ? query.state : ''
     const pending = state === '' ? null : await login.loginState(request, reply, state)
@@ -94,14 +86,14 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
   })
 
   // A page with a form: logout changes state, so it is a POST carrying the session's CSRF token.
-  app.get(`${prefix}/logout`, { config: own }, async (request, reply) => {
+  app.get(`${prefix}/logout`, async (request, reply) => {
     const session = await login.store.read(request)
     if (session === null) return await reply.redirect(DEFAULT_RETURN_PATH, 302)
     return html(reply, `<form method="post" action="${prefix}/logout"><input type="hidden" name="csrf" value="${login.store.csrfToken(session.sid)}">` +
       '<p>Sign out of this site?</p><button type="submit">Sign out</button></form>')
   })
 
-  app.post(`${prefix}/logout`, { config: own }, async (request, reply) => {
+  app.post(`${prefix}/logout`, async (request, reply) => {
     const session = await login.store.read(request)
     if (session !== null) {
       // SameSite=Lax already keeps the cookie off cross-site POSTs; the origin check and token hold without it.
@@ -116,7 +108,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
   })
 
   // For the app: who is logged in, and the token its own logout form needs.
-  app.get(`${prefix}/userinfo`, { config: own }, async (request, reply) => {
+  app.get(`${prefix}/userinfo`, async (request, reply) => {
     const session = await login.store.read(request)
     if (session === null) throw new UnauthorizedError()
     void reply.header('cache-control', 'no-store')
@@ -131,7 +123,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
 
   // The rest of the prefix is reserved: never the app's.
   for (const url of [prefix, `${prefix}/*`]) {
-    app.all(url, { config: own }, () => { throw new NotFoundError() })
+    app.all(url, () => { throw new NotFoundError() })
   }
 }
 

@@ -139,8 +139,8 @@ export async function startCaddy (workDir: string, upstream: string, user: strin
  * BENCH_AUTH_PROXY_NODE_FLAGS overrides them for A/B runs.
  */
 export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? ['--max-semi-space-size=8']
-/** What the image runs: the bundle (`npm run bench` builds it first). */
-export const AUTH_PROXY_ENTRY = join(ROOT, 'services/auth-proxy/bundle/cli.js')
+/** What the image runs. */
+export const AUTH_PROXY_ENTRY = join(ROOT, 'services/auth-proxy/dist/cli.js')
 
 export interface AuthProxyRunning extends Running { readonly managementUrl: string }
 

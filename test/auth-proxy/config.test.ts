@@ -1,19 +1,10 @@
 // One test per configuration rule. Every error must name its variable; all errors come together.
 import t from 'tap'
 import { DEFAULTS, loadConfig } from '../../services/auth-proxy/src/config.ts'
+import { problemsOf } from '../helpers/config.ts'
 
 const CREDS = { AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'secret' }
 
-function problemsOf (env: Record<string, string>): string {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    const e = err as Error & { code?: string }
-    if (e.code !== 'AUTH_PROXY_ERR_CONFIG') throw err
-    return e.message
-  }
-  throw new Error('expected a configuration error')
-}
 
 t.test('defaults', async (t) => {
   const c = loadConfig(CREDS)

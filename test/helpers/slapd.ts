@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { makeCa, makeServerCert } from './certs.ts'
 import { tempDir, type TempDir } from './htpasswd.ts'
-import { freePort } from './upstream.ts'
+import { freePort, startUpstream, type Upstream } from './upstream.ts'
 
 export const SUFFIX = 'dc=example,dc=org'
 export const ROOT_DN = `cn=admin,${SUFFIX}`
@@ -108,6 +108,24 @@ export async function startSlapd (ldif: string): Promise<Slapd> {
   await start()
   add(ldif)
   return { url, ldapsUrl, caFile, dir, stop, start, add }
+}
+
+export interface SlapdFixture { slapd: Slapd, upstream: Upstream }
+
+/** A slapd loaded with `ldif` and an echo upstream, started before a file's tests and stopped after them. */
+export function slapdFixture (tap: { before: (fn: () => Promise<void>) => void, teardown: (fn: () => Promise<void>) => void }, ldif = DIRECTORY): SlapdFixture {
+  // Filled in by `before`, which runs ahead of every test of the file.
+  const fixture = {} as SlapdFixture
+  tap.before(async () => {
+    fixture.slapd = await startSlapd(ldif)
+    fixture.upstream = await startUpstream()
+  })
+  tap.teardown(async () => {
+    await fixture.upstream.close()
+    await fixture.slapd.stop()
+    fixture.slapd.dir.remove()
+  })
+  return fixture
 }
 
 /** The directory most tests use: people, a service account, groups, and a user outside every group. */

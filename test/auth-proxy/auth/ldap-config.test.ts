@@ -2,19 +2,11 @@
 import t from 'tap'
 import { loadConfig } from '../../../services/auth-proxy/src/config.ts'
 import { LDAP_DEFAULTS, isCleartextRemote } from '../../../services/auth-proxy/src/auth/ldap-config.ts'
+import { problemsOf } from '../../helpers/config.ts'
 
 const DIRECT = { LDAP_URL: 'ldaps://ldap.example.org', LDAP_BIND_DN_TEMPLATE: 'uid={user},ou=people,dc=example,dc=org' }
 const SEARCH = { LDAP_URL: 'ldaps://ldap.example.org', LDAP_SEARCH_BASE: 'ou=people,dc=example,dc=org', LDAP_BIND_DN: 'cn=proxy,dc=example,dc=org', LDAP_BIND_PASSWORD: 's3cret' }
 
-function problemsOf (env: Record<string, string>): string {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'AUTH_PROXY_ERR_CONFIG') throw err
-    return (err as Error).message
-  }
-  throw new Error('expected a configuration error')
-}
 
 t.test('LDAP alone is a credential source; defaults', async (t) => {
   const c = loadConfig(DIRECT)

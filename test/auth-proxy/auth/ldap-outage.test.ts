@@ -5,23 +5,12 @@ import { basic, send } from '../../helpers/http.ts'
 import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
 import { runService } from '../../helpers/process.ts'
 import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { DIRECTORY, SERVICE_DN, SERVICE_PASSWORD, startSlapd, SUFFIX, type Slapd } from '../../helpers/slapd.ts'
-import { freePort, startUpstream, type Upstream } from '../../helpers/upstream.ts'
+import { SERVICE_DN, SERVICE_PASSWORD, slapdFixture, SUFFIX } from '../../helpers/slapd.ts'
+import { freePort } from '../../helpers/upstream.ts'
 
-let slapd: Slapd
-let upstream: Upstream
+const fixture = slapdFixture(t)
 
-t.before(async () => {
-  slapd = await startSlapd(DIRECTORY)
-  upstream = await startUpstream()
-})
-t.teardown(async () => {
-  await upstream.close()
-  await slapd.stop()
-  slapd.dir.remove()
-})
-
-const ldapEnv = (url = slapd.url): Record<string, string> => ({
+const ldapEnv = (url = fixture.slapd.url): Record<string, string> => ({
   LDAP_URL: url,
   LDAP_BIND_DN: SERVICE_DN,
   LDAP_BIND_PASSWORD: SERVICE_PASSWORD,
@@ -32,7 +21,7 @@ const ldapEnv = (url = slapd.url): Record<string, string> => ({
 })
 
 async function start (env: Record<string, string>): Promise<RunningProxy> {
-  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_FAILURE_LIMIT: '0', ...env })
+  const proxy = await startProxy({ UPSTREAM_URL: fixture.upstream.url, AUTH_FAILURE_LIMIT: '0', ...env })
   t.teardown(async () => { await proxy.close() })
   return proxy
 }
@@ -51,7 +40,7 @@ t.test('slapd stopped → 503 + Retry-After (never 401) and not ready; restarted
   t.equal(await login(), 200)
   t.equal(proxy.app.credentials.ready(), true)
 
-  await slapd.stop()
+  await fixture.slapd.stop()
   const down = await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })
   t.equal(down.status, 503, 'the right password while the directory is down')
   t.equal(down.headers['retry-after'], '5')
@@ -62,7 +51,7 @@ t.test('slapd stopped → 503 + Retry-After (never 401) and not ready; restarted
   t.match(proxy.app.credentials.status(), { ready: false, lastError: /ECONNREFUSED|closed|refus/i })
   t.match(requestLines(proxy).slice(-2).map((l) => l.auth), ['unavailable', 'unavailable'])
 
-  await slapd.start()
+  await fixture.slapd.start()
   await eventually(() => proxy.app.credentials.ready(), 'ready again after the health check')
   t.equal(await login(), 200, 'logins work again')
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'wrong') } })).status, 401)
@@ -71,18 +60,18 @@ t.test('slapd stopped → 503 + Retry-After (never 401) and not ready; restarted
 t.test('with the verify cache, logins already checked keep working through a short outage', async (t) => {
   const proxy = await start(ldapEnv())
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 200)
-  await slapd.stop()
-  t.teardown(async () => { await slapd.start() })
+  await fixture.slapd.stop()
+  t.teardown(async () => { await fixture.slapd.start() })
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 200, 'cached (VERIFY_CACHE_TTL bounds it)')
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('bob', 'bob-pw') } })).status, 503, 'not cached: the directory must answer')
 })
 
 t.test('failover: the first LDAP_URL refuses connections, the second answers', async (t) => {
   const dead = `ldap://127.0.0.1:${await freePort()}`
-  const proxy = await start({ ...ldapEnv(`${dead},${slapd.url}`), VERIFY_CACHE_SIZE: '0' })
+  const proxy = await start({ ...ldapEnv(`${dead},${fixture.slapd.url}`), VERIFY_CACHE_SIZE: '0' })
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 200)
   t.equal(proxy.app.credentials.ready(), true)
-  t.match(proxy.app.credentials.status(), { server: slapd.url })
+  t.match(proxy.app.credentials.status(), { server: fixture.slapd.url })
 })
 
 t.test('a wrong service account password is "unavailable" and named, not "wrong password" for every user', async (t) => {
@@ -98,8 +87,8 @@ t.test('htpasswd,ldap: during an LDAP outage htpasswd users get in, LDAP users g
   t.teardown(() => { dir.remove() })
   const proxy = await start({ ...ldapEnv(), VERIFY_CACHE_SIZE: '0', HTPASSWD_FILE: dir.file('htpasswd', htpasswdLine('admin', 'admin1041')), AUTH_BACKENDS: 'htpasswd,ldap' })
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 200, 'LDAP user, LDAP up')
-  await slapd.stop()
-  t.teardown(async () => { await slapd.start() })
+  await fixture.slapd.stop()
+  t.teardown(async () => { await fixture.slapd.start() })
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('admin', 'admin1041') } })).status, 200, 'htpasswd user')
   t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') } })).status, 503, 'LDAP user: undecidable')
   t.equal(proxy.app.credentials.ready(), true, 'still ready: htpasswd can answer')
@@ -112,7 +101,7 @@ t.test('htpasswd,ldap: during an LDAP outage htpasswd users get in, LDAP users g
 t.test('the real process: /readyz says which backend is down, and recovers', async (t) => {
   const [port, managementPort] = [await freePort(), await freePort()]
   const child = runService('auth-proxy', {
-    ...ldapEnv(), UPSTREAM_URL: upstream.url, LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(port),
+    ...ldapEnv(), UPSTREAM_URL: fixture.upstream.url, LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(port),
     MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(managementPort), SHUTDOWN_DELAY: '0'
   })
   t.teardown(async () => { child.process.kill('SIGTERM'); await child.exited })
@@ -122,10 +111,10 @@ t.test('the real process: /readyz says which backend is down, and recovers', asy
     return { status: res.status, body: JSON.parse(res.body) as Record<string, unknown> }
   }
   await eventually(async () => (await readyz()).status === 200, 'ready at start')
-  await slapd.stop()
+  await fixture.slapd.stop()
   await eventually(async () => (await readyz()).status === 503, 'not ready once slapd is gone')
   t.match((await readyz()).body, { ready: false, checks: { credentials: false }, credentials: { ready: false, lastError: /./ } })
-  await slapd.start()
+  await fixture.slapd.start()
   await eventually(async () => (await readyz()).status === 200, 'ready again')
   t.pass('recovered')
 })

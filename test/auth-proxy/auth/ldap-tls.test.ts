@@ -3,28 +3,16 @@
 import t from 'tap'
 import { basic, send } from '../../helpers/http.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { DIRECTORY, startSlapd, SUFFIX, type Slapd } from '../../helpers/slapd.ts'
-import { startUpstream, type Upstream } from '../../helpers/upstream.ts'
+import { slapdFixture, SUFFIX } from '../../helpers/slapd.ts'
 import { makeCa } from '../../helpers/certs.ts'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 
-let slapd: Slapd
-let upstream: Upstream
-
-t.before(async () => {
-  slapd = await startSlapd(DIRECTORY)
-  upstream = await startUpstream()
-})
-t.teardown(async () => {
-  await upstream.close()
-  await slapd.stop()
-  slapd.dir.remove()
-})
+const fixture = slapdFixture(t)
 
 async function start (env: Record<string, string>): Promise<RunningProxy> {
   const proxy = await startProxy({
-    UPSTREAM_URL: upstream.url,
+    UPSTREAM_URL: fixture.upstream.url,
     LDAP_BIND_DN_TEMPLATE: `uid={user},ou=people,${SUFFIX}`,
     VERIFY_CACHE_SIZE: '0',
     LDAP_HEALTH_INTERVAL: '100ms',
@@ -39,21 +27,21 @@ async function status (proxy: RunningProxy, password = 'alice-pw'): Promise<numb
 }
 
 t.test('ldaps:// with LDAP_CA_FILE → logins work', async (t) => {
-  const proxy = await start({ LDAP_URL: slapd.ldapsUrl, LDAP_CA_FILE: slapd.caFile })
+  const proxy = await start({ LDAP_URL: fixture.slapd.ldapsUrl, LDAP_CA_FILE: fixture.slapd.caFile })
   t.equal(await status(proxy), 200)
   t.equal(await status(proxy, 'wrong'), 401)
   t.equal(proxy.app.credentials.ready(), true)
 })
 
 t.test('ldaps:// by host name: the certificate is checked against the name (SNI), localhost is in its SANs', async (t) => {
-  const proxy = await start({ LDAP_URL: slapd.ldapsUrl.replace('127.0.0.1', 'localhost'), LDAP_CA_FILE: slapd.caFile })
+  const proxy = await start({ LDAP_URL: fixture.slapd.ldapsUrl.replace('127.0.0.1', 'localhost'), LDAP_CA_FILE: fixture.slapd.caFile })
   t.equal(await status(proxy), 200)
 })
 
 t.test('ldaps:// with a CA that did not sign the certificate → 503 and not ready, the reason logged', async (t) => {
-  const other = join(slapd.dir.path, 'other-ca')
+  const other = join(fixture.slapd.dir.path, 'other-ca')
   mkdirSync(other)
-  const proxy = await start({ LDAP_URL: slapd.ldapsUrl, LDAP_CA_FILE: makeCa(other) })
+  const proxy = await start({ LDAP_URL: fixture.slapd.ldapsUrl, LDAP_CA_FILE: makeCa(other) })
   t.equal(await status(proxy), 503)
   t.equal(proxy.app.credentials.ready(), false)
   t.match(proxy.app.credentials.status(), { lastError: /certificate/i })
@@ -61,15 +49,15 @@ t.test('ldaps:// with a CA that did not sign the certificate → 503 and not rea
 })
 
 t.test('ldaps:// without LDAP_CA_FILE: the system CAs do not vouch for a private CA → 503', async (t) => {
-  const proxy = await start({ LDAP_URL: slapd.ldapsUrl })
+  const proxy = await start({ LDAP_URL: fixture.slapd.ldapsUrl })
   t.equal(await status(proxy), 503)
 })
 
 t.test('StartTLS with LDAP_CA_FILE → logins work, and again after the server restarts (upgraded afresh)', async (t) => {
-  const proxy = await start({ LDAP_URL: slapd.url, LDAP_STARTTLS: 'true', LDAP_CA_FILE: slapd.caFile })
+  const proxy = await start({ LDAP_URL: fixture.slapd.url, LDAP_STARTTLS: 'true', LDAP_CA_FILE: fixture.slapd.caFile })
   t.equal(await status(proxy), 200)
-  await slapd.stop()
-  await slapd.start()
+  await fixture.slapd.stop()
+  await fixture.slapd.start()
   let after = 0
   for (let i = 0; i < 40 && after !== 200; i++) {
     after = await status(proxy)
@@ -79,14 +67,14 @@ t.test('StartTLS with LDAP_CA_FILE → logins work, and again after the server r
 })
 
 t.test('StartTLS with an untrusted certificate → 503: no fallback to plain LDAP', async (t) => {
-  const other = join(slapd.dir.path, 'other-ca-2')
+  const other = join(fixture.slapd.dir.path, 'other-ca-2')
   mkdirSync(other)
-  const proxy = await start({ LDAP_URL: slapd.url, LDAP_STARTTLS: 'true', LDAP_CA_FILE: makeCa(other) })
+  const proxy = await start({ LDAP_URL: fixture.slapd.url, LDAP_STARTTLS: 'true', LDAP_CA_FILE: makeCa(other) })
   t.equal(await status(proxy), 503)
   t.match(proxy.app.credentials.status(), { lastError: /certificate/i })
 })
 
 t.test('an unreadable LDAP_CA_FILE stops the start-up, naming the variable', async (t) => {
-  await t.rejects(startProxy({ UPSTREAM_URL: upstream.url, LDAP_URL: slapd.ldapsUrl, LDAP_BIND_DN_TEMPLATE: `uid={user},${SUFFIX}`, LDAP_CA_FILE: '/nonexistent/ca.crt' }),
+  await t.rejects(startProxy({ UPSTREAM_URL: fixture.upstream.url, LDAP_URL: fixture.slapd.ldapsUrl, LDAP_BIND_DN_TEMPLATE: `uid={user},${SUFFIX}`, LDAP_CA_FILE: '/nonexistent/ca.crt' }),
     { code: 'AUTH_PROXY_ERR_CREDENTIALS_LOAD', message: /LDAP_CA_FILE: cannot read \/nonexistent\/ca\.crt/ })
 })

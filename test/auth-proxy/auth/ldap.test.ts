@@ -3,8 +3,8 @@
 import t, { type Test } from 'tap'
 import { basic, send, type Response } from '../../helpers/http.ts'
 import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { DIRECTORY, SERVICE_DN, SERVICE_PASSWORD, startSlapd, SUFFIX, type Slapd } from '../../helpers/slapd.ts'
-import { startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
+import { DIRECTORY, SERVICE_DN, SERVICE_PASSWORD, slapdFixture, SUFFIX } from '../../helpers/slapd.ts'
+import type { Received } from '../../helpers/upstream.ts'
 
 // Users whose names are made of the characters injection uses: they log in only if escaping is exact.
 const ODD_USERS = `dn: uid=star*,ou=people,${SUFFIX}
@@ -29,33 +29,22 @@ sn: Comma
 userPassword: comma-pw
 `
 
-let slapd: Slapd
-let upstream: Upstream
+const fixture = slapdFixture(t, DIRECTORY + '\n' + ODD_USERS)
 const proxies: RunningProxy[] = []
-
-t.before(async () => {
-  slapd = await startSlapd(DIRECTORY + '\n' + ODD_USERS)
-  upstream = await startUpstream()
-})
-t.teardown(async () => {
-  for (const p of proxies) await p.close()
-  await upstream.close()
-  await slapd.stop()
-  slapd.dir.remove()
-})
+t.teardown(async () => { for (const p of proxies) await p.close() })
 
 const SEARCH = (): Record<string, string> => ({
-  LDAP_URL: slapd.url,
+  LDAP_URL: fixture.slapd.url,
   LDAP_BIND_DN: SERVICE_DN,
   LDAP_BIND_PASSWORD: SERVICE_PASSWORD,
   LDAP_SEARCH_BASE: `ou=people,${SUFFIX}`,
   LDAP_GROUP_SEARCH_BASE: `ou=groups,${SUFFIX}`
 })
-const DIRECT = (): Record<string, string> => ({ LDAP_URL: slapd.url, LDAP_BIND_DN_TEMPLATE: `uid={user},ou=people,${SUFFIX}` })
+const DIRECT = (): Record<string, string> => ({ LDAP_URL: fixture.slapd.url, LDAP_BIND_DN_TEMPLATE: `uid={user},ou=people,${SUFFIX}` })
 
 async function proxyWith (env: Record<string, string>): Promise<RunningProxy> {
   // No throttle and no cache here: every request is a fresh question to the directory.
-  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_FAILURE_LIMIT: '0', VERIFY_CACHE_SIZE: '0', ...env })
+  const proxy = await startProxy({ UPSTREAM_URL: fixture.upstream.url, AUTH_FAILURE_LIMIT: '0', VERIFY_CACHE_SIZE: '0', ...env })
   proxies.push(proxy)
   return proxy
 }
@@ -69,10 +58,10 @@ function seen (res: Response): Received['headers'] {
 }
 
 async function refused (t: Test, proxy: RunningProxy, user: string, password: string, what: string): Promise<void> {
-  const before = upstream.received.length
+  const before = fixture.upstream.received.length
   const res = await login(proxy, user, password)
   t.equal(res.status, 401, `${what}: 401`)
-  t.equal(upstream.received.length, before, `${what}: nothing reached the app`)
+  t.equal(fixture.upstream.received.length, before, `${what}: nothing reached the app`)
 }
 
 t.test('search-then-bind: the right password → 200 with user and groups upstream; forged copies stripped', async (t) => {

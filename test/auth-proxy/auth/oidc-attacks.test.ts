@@ -45,6 +45,13 @@ function loginCookieName (jar: CookieJar): string {
   return jar.names(proxy.url).find((n) => n.startsWith('_auth_proxy_login_')) ?? ''
 }
 
+/** Re-seals the browser's login cookie with the real secret but some fields changed: a forgery only we could make. */
+async function tamperLogin (jar: CookieJar, changes: Record<string, string>): Promise<void> {
+  const name = loginCookieName(jar)
+  const login = await store.unsealPayload(jar.get(proxy.url, name) ?? '')
+  jar.set(proxy.url, name, await store.seal({ ...login, ...changes, exp: Math.floor(Date.now() / 1000) + 60 }))
+}
+
 t.test('forged callback: a state this browser never started → 400, no session', async (t) => {
   const res = await navigate(new CookieJar(), `${proxy.url}/_auth/callback?code=abc&state=made-up`)
   t.equal(res.status, 400)
@@ -77,18 +84,14 @@ t.test('replayed callback: the same code and state a second time → 400 (the lo
 t.test('state mismatch: the login cookie re-sealed with another state → 400', async (t) => {
   const jar = new CookieJar()
   const callback = await codeFor(jar)
-  const name = loginCookieName(jar)
-  const login = await store.unsealPayload(jar.get(proxy.url, name) ?? '')
-  jar.set(proxy.url, name, await store.seal({ ...login, state: 'other-state', exp: Math.floor(Date.now() / 1000) + 60 }))
+  await tamperLogin(jar, { state: 'other-state' })
   t.equal((await navigate(jar, callback)).status, 400)
 })
 
 t.test('nonce mismatch: an ID token for another nonce → 400', async (t) => {
   const jar = new CookieJar()
   const callback = await codeFor(jar)
-  const name = loginCookieName(jar)
-  const login = await store.unsealPayload(jar.get(proxy.url, name) ?? '')
-  jar.set(proxy.url, name, await store.seal({ ...login, nonce: 'not-the-nonce', exp: Math.floor(Date.now() / 1000) + 60 }))
+  await tamperLogin(jar, { nonce: 'not-the-nonce' })
   const res = await navigate(jar, callback)
   t.equal(res.status, 400)
   t.notOk(jar.get(proxy.url, '_auth_proxy'))
@@ -97,9 +100,7 @@ t.test('nonce mismatch: an ID token for another nonce → 400', async (t) => {
 t.test('PKCE: a code redeemed with another verifier → 400 (the provider refuses it)', async (t) => {
   const jar = new CookieJar()
   const callback = await codeFor(jar)
-  const name = loginCookieName(jar)
-  const login = await store.unsealPayload(jar.get(proxy.url, name) ?? '')
-  jar.set(proxy.url, name, await store.seal({ ...login, verifier: 'x'.repeat(43), exp: Math.floor(Date.now() / 1000) + 60 }))
+  await tamperLogin(jar, { verifier: 'x'.repeat(43) })
   t.equal((await navigate(jar, callback)).status, 400)
 })
 

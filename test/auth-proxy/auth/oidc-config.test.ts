@@ -1,6 +1,7 @@
 // OpenID Connect and session settings: each rule names its variable.
 import t from 'tap'
 import { loadConfig } from '../../../services/auth-proxy/src/config.ts'
+import { problemsOf } from '../../helpers/config.ts'
 
 const OIDC = {
   OIDC_ISSUER_URL: 'https://id.example.org/realms/lab',
@@ -9,15 +10,6 @@ const OIDC = {
   SESSION_SECRET: 'x'.repeat(32)
 }
 
-function problemsOf (env: Record<string, string>): string {
-  try {
-    loadConfig(env)
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'AUTH_PROXY_ERR_CONFIG') throw err
-    return (err as Error).message
-  }
-  throw new Error('expected a configuration error')
-}
 
 t.test('OIDC alone is a credential source; defaults', async (t) => {
   const c = loadConfig(OIDC)

@@ -4,6 +4,7 @@
 import proxyAddr from '@fastify/proxy-addr'
 import { AUTH_DEFAULTS, readAuthConfig, type AuthConfig } from './auth/auth-config.ts'
 import { LDAP_DEFAULTS } from './auth/ldap-config.ts'
+import { OIDC_DEFAULTS } from './auth/oidc-config.ts'
 import { EnvReader, type Env } from './env.ts'
 import { ConfigError } from './errors.ts'
 
@@ -23,6 +24,7 @@ export const DEFAULTS = Object.freeze({
   TLS_RELOAD_INTERVAL_MS: 10_000,
   ...AUTH_DEFAULTS,
   ...LDAP_DEFAULTS,
+  ...OIDC_DEFAULTS,
   LOG_LEVEL: 'info'
 })
 

@@ -13,6 +13,7 @@ import { BackendUnavailableError, ForbiddenError, TooManyFailuresError, Unauthor
 import { AccessDenied, type Identity } from './backend.ts'
 import { BACKEND_RETRY_AFTER_SECONDS, checkBasic } from './basic-auth.ts'
 import { ProviderUnavailable } from './backend-health.ts'
+import { OIDC_BACKEND_NAME } from './oidc-config.ts'
 import type { OidcLogin } from './oidc-login.ts'
 import { isPublic } from './public-paths.ts'
 import type { FailureThrottle } from './throttle.ts'
@@ -70,7 +71,7 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     const token = (request.headers.authorization ?? '').trim().slice('bearer'.length).trim()
     try {
       const identity = await login.client.verifyBearer(token)
-      request.identity = { user: identity.user, backend: 'oidc', groups: identity.groups, ...(identity.email !== undefined && { email: identity.email }), ...(login.client.config.passAccessToken && { accessToken: token }) }
+      request.identity = { user: identity.user, backend: OIDC_BACKEND_NAME, groups: identity.groups, ...(identity.email !== undefined && { email: identity.email }), ...(login.client.config.passAccessToken && { accessToken: token }) }
       throttle.success(request.clientAddress)
     } catch (err) {
       if (err instanceof ProviderUnavailable) throw unavailable(request, reply, err)

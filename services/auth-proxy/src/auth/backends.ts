@@ -4,6 +4,7 @@ import type { BackendName, Config } from '../config.ts'
 import { BackendChain, type BackendLog, type CredentialBackend } from './backend.ts'
 import { HtpasswdBackend } from './htpasswd.ts'
 import type { OidcClient } from './oidc.ts'
+import { OIDC_BACKEND_NAME } from './oidc-config.ts'
 import { StaticCredentials } from './static-credentials.ts'
 import { CachedBackend } from './verify-cache.ts'
 
@@ -30,7 +31,7 @@ async function loadOne (name: BackendName, auth: Config['auth'], log: BackendLog
  * authenticate.ts), but it is ready, reports status, shows in metrics and closes like every other backend.
  */
 export class OidcBackend implements CredentialBackend {
-  readonly name = 'oidc'
+  readonly name = OIDC_BACKEND_NAME
   readonly client: OidcClient
   constructor (client: OidcClient) { this.client = client }
   async verify (): Promise<null> { return await Promise.resolve(null) }

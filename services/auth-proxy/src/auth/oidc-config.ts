@@ -2,6 +2,9 @@
 import { isIP } from 'node:net'
 import type { EnvReader } from '../env.ts'
 
+/** The backend name OpenID Connect logins carry (logs, metrics, /readyz, AUTH_BACKENDS). */
+export const OIDC_BACKEND_NAME = 'oidc'
+
 export const OIDC_DEFAULTS = Object.freeze({
   OIDC_SCOPES: 'openid profile email',
   OIDC_USER_CLAIM: 'preferred_username', // falls back to email, then sub

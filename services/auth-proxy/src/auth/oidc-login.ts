@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AccessDenied, type Identity } from './backend.ts'
 import { ProviderUnavailable } from './backend-health.ts'
 import type { LoginResult, LoginState, OidcClient } from './oidc.ts'
+import { OIDC_BACKEND_NAME } from './oidc-config.ts'
 import { safeReturnPath } from './return-path.ts'
 import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
 
@@ -99,7 +100,7 @@ export class OidcLogin {
     }
     return {
       user: session.user,
-      backend: 'oidc',
+      backend: OIDC_BACKEND_NAME,
       ...(session.email !== undefined && { email: session.email }),
       ...(session.groups !== undefined && { groups: session.groups }),
       ...(session.accessToken !== undefined && { accessToken: session.accessToken })

@@ -9,7 +9,6 @@ import { AccessDenied, type BackendLog } from './backend.ts'
 import { BackendHealth, ProviderUnavailable, type HealthStatus } from './backend-health.ts'
 import { isLoopbackHost, type OidcConfig } from './oidc-config.ts'
 
-export const OIDC_BACKEND_NAME = 'oidc'
 /** Bearer JWTs must be signed with one of these: never `none`, never a shared-secret HMAC (RFC 8725 §3.1). */
 export const BEARER_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
 /** Clock difference tolerated between us and the provider when checking exp/nbf/iat. */

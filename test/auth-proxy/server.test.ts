@@ -1,6 +1,7 @@
 // The built proxy as a real process next to the real hello process, as in the Pod.
 import t from 'tap'
 import { basic, send } from '../helpers/http.ts'
+import { expectDemoSite } from '../helpers/demo.ts'
 import { runService, ROOT } from '../helpers/process.ts'
 import { freePort } from '../helpers/upstream.ts'
 
@@ -40,13 +41,7 @@ t.test('the issue\'s acceptance run: hello + proxy with the demo htpasswd, hello
   const site = `http://127.0.0.1:${proxyPort}`
   const mgmt = `http://127.0.0.1:${mgmtPort}`
 
-  const ok = await send(`${site}/`, { headers: { authorization: basic('admin', 'admin1041') } })
-  t.equal(ok.status, 200)
-  t.equal(ok.body, 'Hello World')
-  const anonymous = await send(`${site}/`)
-  t.equal(anonymous.status, 401)
-  t.equal(anonymous.headers['www-authenticate'], 'Basic realm="Restricted", charset="UTF-8"')
-  t.equal((await send(`${site}/`, { headers: { authorization: basic('admin', 'wrong') } })).status, 401)
+  await expectDemoSite(t, site)
   t.equal((await send(`${mgmt}/readyz`)).status, 200)
   t.equal((await send(`${mgmt}/healthz`)).status, 200)
 

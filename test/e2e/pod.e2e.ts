@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { basic, send } from '../helpers/http.ts'
+import { expectDemoSite } from '../helpers/demo.ts'
 import { freePort } from '../helpers/upstream.ts'
 import { buildImages, listeningSockets, prepareEngine, run, waitUntil } from './harness/engine.ts'
 import { forPodman, kustomize } from './harness/kube.ts'
@@ -34,13 +35,7 @@ t.before(async () => {
 t.teardown(cleanUp)
 
 t.test('through the published port: Hello World with the demo credentials, 401 without', async (t) => {
-  const ok = await send(`${url}/`, { headers: { authorization: basic('admin', 'admin1041') } })
-  t.equal(ok.status, 200)
-  t.equal(ok.body, 'Hello World')
-  const anonymous = await send(`${url}/`)
-  t.equal(anonymous.status, 401)
-  t.equal(anonymous.headers['www-authenticate'], 'Basic realm="Restricted", charset="UTF-8"')
-  t.equal((await send(`${url}/`, { headers: { authorization: basic('admin', 'wrong') } })).status, 401)
+  await expectDemoSite(t, url)
 })
 
 t.test('inside the Pod: the app listens only on 127.0.0.1:8080, the proxy on 8081 and 9091', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { readPasswordFile, StaticCredentials } from '../../../services/auth-proxy/src/auth/static-credentials.ts'
+import { StaticCredentials } from '../../../services/auth-proxy/src/auth/static-credentials.ts'
+import { readPasswordFile } from '../../../services/auth-proxy/src/auth/secret-file.ts'
 import { tempDir } from '../../helpers/htpasswd.ts'
 
 t.test('AUTH_USERNAME + AUTH_PASSWORD: exact match only', async (t) => {

@@ -1,8 +1,8 @@
 // The LDAP part of the configuration schema: LDAP_* variables, validated and reported like every other setting.
 import { createRequire } from 'node:module'
-import { isIP } from 'node:net'
 import type { EnvReader } from '../env.ts'
 import { parseDn } from './ldap-syntax.ts'
+import { isLoopbackHost } from './oidc-config.ts'
 
 export const LDAP_DEFAULTS = Object.freeze({
   LDAP_SEARCH_FILTER: '(uid={user})',
@@ -114,9 +114,7 @@ function readGroups (r: EnvReader): string[] {
 
 /** True for an ldap:// URL to a host other than this machine: passwords would cross the network in clear. */
 export function isCleartextRemote (url: string, startTls: boolean): boolean {
-  if (startTls || !url.startsWith('ldap://')) return false
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '')
-  return !(host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.')))
+  return !startTls && url.startsWith('ldap://') && !isLoopbackHost(new URL(url).hostname)
 }
 
 /** Reads LDAP_*; undefined when LDAP is not configured. */

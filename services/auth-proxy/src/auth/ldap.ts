@@ -12,7 +12,7 @@ import { BackendHealth, type HealthStatus } from './backend-health.ts'
 import { isCleartextRemote, USER_PLACEHOLDER, type LdapConfig } from './ldap-config.ts'
 import { isLdapResult, LdapConnectionPool, LdapServers, type LdapConnection } from './ldap-connection.ts'
 import { escapeDnValue, escapeFilterValue, firstRdnValue, normalizeDn } from './ldap-syntax.ts'
-import { readPasswordFile } from './static-credentials.ts'
+import { readPasswordFile } from './secret-file.ts'
 
 export const LDAP_BACKEND_NAME = 'ldap'
 /** Connections used for user binds at once; the verify cache keeps the directory's share of traffic small. */

@@ -1,13 +1,12 @@
 // The OpenID Connect relying party (openid-client): discovery, the authorization code flow with PKCE, state and
 // nonce, refresh-token renewal, RP-initiated logout, and validation of bearer JWTs from the same issuer (jose).
 // Who may enter (allowed e-mail domains and groups) is decided here for sessions and bearer tokens alike.
-import { readFile } from 'node:fs/promises'
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import * as client from 'openid-client'
-import { CredentialsLoadError } from '../errors.ts'
 import { AccessDenied, type BackendLog } from './backend.ts'
 import { BackendHealth, ProviderUnavailable, type HealthStatus } from './backend-health.ts'
 import { isLoopbackHost, type OidcConfig } from './oidc-config.ts'
+import { readPasswordFile } from './secret-file.ts'
 
 /** Bearer JWTs must be signed with one of these: never `none`, never a shared-secret HMAC (RFC 8725 §3.1). */
 export const BEARER_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
@@ -73,14 +72,7 @@ export class OidcClient {
 
   /** Reads the client secret file, discovers the provider (not ready until it answers) and keeps checking it. */
   static async create (config: OidcConfig, log?: BackendLog): Promise<OidcClient> {
-    let secret = config.clientSecret
-    if (config.clientSecretFile !== undefined) {
-      try {
-        secret = (await readFile(config.clientSecretFile, 'utf8')).replace(/\r?\n$/, '')
-      } catch (err) {
-        throw new CredentialsLoadError(`OIDC_CLIENT_SECRET_FILE: cannot read ${config.clientSecretFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
-      }
-    }
+    const secret = config.clientSecretFile !== undefined ? await readPasswordFile(config.clientSecretFile, 'OIDC_CLIENT_SECRET_FILE') : config.clientSecret
     const oidc = new OidcClient(config, secret, log)
     await oidc.check()
     oidc.#timer = setInterval(() => { void oidc.check() }, config.healthIntervalMs).unref()

@@ -3,11 +3,11 @@
 // server-side. Keys are derived from the secrets with HKDF (RFC 5869); a previous secret is still accepted, so
 // rotating it logs nobody out. Large sessions are split across numbered cookies (browsers cap one at ~4 KB).
 import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { EncryptJWT, jwtDecrypt, type JWTPayload } from 'jose'
 import { CredentialsLoadError } from '../errors.ts'
 import { MIN_SECRET_LENGTH, type SessionConfig } from './oidc-config.ts'
+import { readPasswordFile } from './secret-file.ts'
 
 /** What a session holds. Short claim names: every byte ends up in a cookie on every request. */
 export interface Session {
@@ -182,12 +182,7 @@ export async function loadSessionStore (config: SessionConfig): Promise<SessionS
   const secrets: string[] = []
   for (const source of config.secrets) {
     if ('value' in source) { secrets.push(source.value); continue }
-    let text: string
-    try {
-      text = (await readFile(source.file, 'utf8')).replace(/\r?\n$/, '')
-    } catch (err) {
-      throw new CredentialsLoadError(`${source.variable}: cannot read ${source.file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
-    }
+    const text = await readPasswordFile(source.file, source.variable)
     if (text.length < MIN_SECRET_LENGTH) throw new CredentialsLoadError(`${source.variable}: ${source.file} holds fewer than ${MIN_SECRET_LENGTH} characters`)
     secrets.push(text)
   }

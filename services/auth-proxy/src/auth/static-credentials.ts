@@ -1,30 +1,11 @@
 // One user from AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE: the simplest way to protect an app.
-import { readFile } from 'node:fs/promises'
-import { hasControlCharacters, type StaticCredentialsConfig } from './auth-config.ts'
+import type { StaticCredentialsConfig } from './auth-config.ts'
 import { CredentialsLoadError } from '../errors.ts'
 import type { CredentialBackend, Identity } from './backend.ts'
 import { constantTimeEqual } from './constant-time.ts'
+import { readPasswordFile } from './secret-file.ts'
 
 export const STATIC_BACKEND_NAME = 'static'
-
-/**
- * Reads a password file (AUTH_PASSWORD_FILE, LDAP_BIND_PASSWORD_FILE). One trailing newline (as `echo` or an
- * editor writes it) is not part of the password. Errors name the variable, never the content.
- */
-export async function readPasswordFile (path: string, variable = 'AUTH_PASSWORD_FILE'): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    throw new CredentialsLoadError(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
-  }
-  const password = text.replace(/\r?\n$/, '')
-  if (password === '') throw new CredentialsLoadError(`${variable}: ${path} is empty`)
-  if (hasControlCharacters(password)) {
-    throw new CredentialsLoadError(`${variable}: ${path} contains control characters or more than one line`)
-  }
-  return password
-}
 
 export class StaticCredentials implements CredentialBackend {
   readonly name = STATIC_BACKEND_NAME

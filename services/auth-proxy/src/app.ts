@@ -71,9 +71,10 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     backendsReady: () => credentials?.readiness() ?? {},
     websockets: () => websockets.size
   })
+  const requestLog = new RequestLogController(metrics)
   const serverOptions: FastifyServerOptions = {
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream !== undefined && { stream: options.logStream }) },
-    logController: new RequestLogController(metrics), // one line per request instead of two
+    logController: requestLog, // one line per request instead of two
     frameworkErrors: (err, request, reply) => { handleError(err, request, reply) },
     requestIdHeader: false, // a client must not choose the id we log under
     genReqId: nextRequestId,
@@ -151,7 +152,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     },
     state,
     metrics,
-    websockets
+    websockets,
+    streamError: (error, request, reply) => { requestLog.streamError(error, request, reply) }
   })
 
   return app

@@ -151,3 +151,60 @@ t.test('keep-alive to the upstream is reused safely when the upstream closes idl
   t.equal(failed, 0)
   t.equal(requestLines(proxy).length, 0, 'nothing logged at warn: no upstream errors')
 })
+
+t.test('a client that leaves before the app answers: the app\'s request is abandoned too (as nginx does)', async (t) => {
+  let appRequestClosed: () => void = () => {}
+  const closed = new Promise<void>((resolve) => { appRequestClosed = resolve })
+  let arrived: () => void = () => {}
+  const reached = new Promise<void>((resolve) => { arrived = resolve })
+  const upstream = await listen((req, res) => {
+    arrived()
+    res.on('close', () => { if (!res.writableFinished) appRequestClosed() })
+    setTimeout(() => { if (!res.destroyed) res.end('too late') }, 5_000)
+    req.resume()
+  })
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: upstream.url })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  const { port } = new URL(proxy.url)
+  const client = request({ host: '127.0.0.1', port, path: '/slow', agent: false, headers: { authorization: AUTH } })
+  client.on('error', () => {})
+  client.end()
+  await reached
+  client.destroy()
+  const outcome = await Promise.race([closed.then(() => 'abandoned'), new Promise((resolve) => setTimeout(() => { resolve('still waiting') }, 2_000))])
+  t.equal(outcome, 'abandoned', 'the proxy closed its request to the app')
+  t.equal((await send(`${proxy.url}/`, { headers: { authorization: AUTH } })).status, 200, 'the proxy keeps serving')
+})
+
+t.test('a slow client: the app is paused, not buffered (backpressure through the proxy)', async (t) => {
+  const total = 64 * 1024 * 1024
+  let written = 0
+  const upstream = await listen((_req, res) => {
+    res.writeHead(200, { 'content-length': String(total) })
+    const chunk = Buffer.alloc(64 * 1024, 'x')
+    const pump = (): void => {
+      while (written < total) {
+        written += chunk.length
+        if (!res.write(chunk)) { res.once('drain', pump); return }
+      }
+      res.end()
+    }
+    pump()
+  })
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: upstream.url })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  const { port } = new URL(proxy.url)
+  let received = 0
+  await new Promise<void>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/big', agent: false, headers: { authorization: AUTH } }, (res) => {
+      res.pause() // read nothing for a while: the proxy must stop reading from the app
+      setTimeout(() => {
+        t.ok(written < 16 * 1024 * 1024, `the app could write only what the socket buffers hold (${written} of ${total} bytes)`)
+        res.on('data', (c: Buffer) => { received += c.length })
+        res.on('end', resolve)
+        res.resume()
+      }, 500)
+    }).on('error', reject).end()
+  })
+  t.equal(received, total, 'then the whole body arrives')
+})

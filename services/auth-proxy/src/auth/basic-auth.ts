@@ -6,37 +6,52 @@ import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, F
 import fp from 'fastify-plugin'
 import { BackendUnavailableError, UnauthorizedError } from '../errors.ts'
 import { AccessDenied, type CredentialBackend, type Identity } from './backend.ts'
+import type { CachedBackend } from './verify-cache.ts'
 
 /** Retry-After on a 503 from a backend that could not decide: about one directory health check away. */
 export const BACKEND_RETRY_AFTER_SECONDS = 5
 
 export interface BasicAuthPluginOptions {
-  readonly backend: CredentialBackend
+  readonly backend: CachedBackend
   readonly realm: string
 }
 
+/** The backend's verdict as the error to answer with (undefined: accepted, request.identity set). */
+async function check (backend: CredentialBackend, user: string, password: string, request: FastifyRequest): Promise<Error | undefined> {
+  let identity: Identity | null
+  try {
+    identity = await backend.verify(user, password)
+  } catch (err) {
+    if (err instanceof AccessDenied) {
+      // Right password, but not allowed in: the same 401 as a wrong password, so it confirms nothing.
+      request.authFailure = 'denied'
+      return new UnauthorizedError()
+    }
+    // A backend that cannot decide is "unavailable" (503), never "wrong password" (401).
+    throw (err as { statusCode?: number }).statusCode !== undefined ? err : new BackendUnavailableError({ cause: err })
+  }
+  // One error for unknown user and wrong password alike: the response never says which.
+  if (identity === null) return new UnauthorizedError()
+  request.identity = identity
+  return undefined
+}
+
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, opts) => {
+  const { backend } = opts
   await app.register(fastifyBasicAuth, {
     // RFC 7617 §2.1: announce UTF-8 so browsers encode non-ASCII user names and passwords the same way we decode them.
     utf8: true,
     authenticate: { realm: opts.realm },
-    async validate (user, password, request) {
-      let identity: Identity | null
-      try {
-        identity = await opts.backend.verify(user, password)
-      } catch (err) {
-        if (err instanceof AccessDenied) {
-          // Right password, but not allowed in: the same 401 as a wrong password, so it confirms nothing.
-          request.authFailure = 'denied'
-          return new UnauthorizedError()
-        }
-        // A backend that cannot decide is "unavailable" (503), never "wrong password" (401).
-        throw (err as { statusCode?: number }).statusCode !== undefined ? err : new BackendUnavailableError({ cause: err })
+    // Callback style, answered synchronously from the verify cache when it can: most requests repeat credentials
+    // checked moments ago, and a promise per request shows in the profile.
+    validate (user, password, request, _reply, done) {
+      const hit = backend.cached(user, password)
+      if (hit !== undefined) {
+        request.identity = hit
+        done()
+        return
       }
-      // One error for unknown user and wrong password alike: the response never says which.
-      if (identity === null) return new UnauthorizedError()
-      request.identity = identity
-      return undefined
+      check(backend, user, password, request).then(done, done)
     }
   })
 }

@@ -153,9 +153,9 @@ export function websocketRequestHeaders (request: Parameters<typeof rewriteReque
   return rewriteRequestHeaders(request, headers, request.identity, options)
 }
 
-/** Removes hop-by-hop fields from the upstream's response (RFC 9110 §7.6.1). */
-export function rewriteResponseHeaders<H extends Record<string, unknown>> (headers: H): H {
-  for (const name of connectionListed(headers)) delete headers[name]
-  for (const name of HOP_BY_HOP) delete headers[name]
-  return headers
+const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP)
+
+/** Whether a (lower-case) field name is hop-by-hop (RFC 9110 §7.6.1), never relayed in either direction. */
+export function isHopByHop (name: string): boolean {
+  return HOP_BY_HOP_SET.has(name)
 }

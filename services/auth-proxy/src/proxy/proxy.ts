@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { ProxyMetrics } from '../metrics.ts'
-import { forward } from './forward.ts'
+import { forward, type ForwardContext } from './forward.ts'
 import { websocketRequestHeaders, type ForwardingOptions } from './headers.ts'
 import { createUpstreamPool, type UpstreamState } from './upstream.ts'
 
@@ -22,6 +22,8 @@ export interface ProxyPluginOptions {
   readonly metrics: ProxyMetrics
   /** Open proxied WebSockets (client side), for metrics and graceful shutdown. */
   readonly websockets: Set<ProxiedSocket>
+  /** Logs a response that broke after its headers went out (the request log's streamError). */
+  readonly streamError: ForwardContext['streamError']
 }
 
 /** What shutdown needs of a proxied WebSocket (the client side of the link). */
@@ -53,7 +55,7 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
   // Plain HTTP: our forwarder, on every path for every forwarded method.
   const pool = createUpstreamPool(opts.upstream)
   app.addHook('onClose', async () => { await pool.destroy() })
-  const context = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics }
+  const context: ForwardContext = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics, streamError: opts.streamError }
   for (const url of ['/', '/*']) {
     app.route({ method: [...FORWARDED_METHODS], url, handler: (request, reply) => { forward(context, request, reply) } })
   }

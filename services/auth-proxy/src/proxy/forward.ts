@@ -47,13 +47,13 @@ class ClientClosedError extends Error {
  * the proxy set before the app answered (a renewed session's Set-Cookie) are kept unless the app sent the same
  * field; Set-Cookie from both is sent.
  */
-function responseHeaders (app: Record<string, string | string[] | undefined>, own: Record<string, unknown>, close: boolean): string[] {
+function responseHeaders (app: Record<string, string | string[] | undefined>, own: Record<string, number | string | readonly string[] | undefined>, close: boolean): string[] {
   const listed = connectionListed(app)
   const out: string[] = []
   for (const name in own) {
     const value = own[name]
     if (value === undefined || (name !== 'set-cookie' && app[name] !== undefined)) continue
-    if (Array.isArray(value)) for (const v of value) out.push(name, String(v))
+    if (typeof value === 'object') for (const v of value) out.push(name, v)
     else out.push(name, String(value))
   }
   for (const name in app) {

@@ -2,7 +2,7 @@
 // Systems are interleaved and repeated so drift cancels out; medians are reported with ratios to nginx measured
 // in the same run. A benchmark, not a test: `--smoke` only checks that it all works (CI), nothing is asserted.
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -163,6 +163,7 @@ async function main (): Promise<void> {
     'Caddy with GOMAXPROCS=1; all in front of the same Node hello upstream; access logs off everywhere ' +
     '(auth-proxy at LOG_LEVEL=warn). Absolute numbers drift between runs and machines: compare ratios within one run. ' +
     'Reproduce with `npm run bench`.'
+  mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, 'benchmarks.md'), markdown(systems, connections, results, extras, targets, meta))
   writeFileSync(join(outDir, 'benchmarks.svg'), svg(systems, c32, results))
   process.stdout.write(markdown(systems, connections, results, extras, targets, meta))

@@ -20,6 +20,7 @@ import { rejectUnsafePath } from './proxy/path-guard.ts'
 import proxy, { type ProxiedSocket } from './proxy/proxy.ts'
 import type { UpstreamState } from './proxy/upstream.ts'
 import { RequestLogController } from './request-log.ts'
+import { lazySchemaCompilers } from './schema-compilers.ts'
 import { readTlsFiles, watchTlsFiles } from './tls.ts'
 
 declare module 'fastify' {
@@ -77,6 +78,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     logController: requestLog, // one line per request instead of two
     frameworkErrors: (err, request, reply) => { handleError(err, request, reply) },
     requestIdHeader: false, // a client must not choose the id we log under
+    schemaController: { compilersFactory: lazySchemaCompilers },
     genReqId: nextRequestId,
     // request.ip / protocol / host follow X-Forwarded-* only from these addresses.
     trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false

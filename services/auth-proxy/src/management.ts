@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from './log.ts'
+import { lazySchemaCompilers } from './schema-compilers.ts'
 
 export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
 
@@ -36,7 +37,7 @@ export async function probeTcp (url: string, timeoutMs = UPSTREAM_PROBE_TIMEOUT_
 
 export function buildManagementApp (sources: ReadinessSources, logLevel: string): FastifyInstance {
   // Probes hit this every few seconds: no per-request log lines here.
-  const app = Fastify({ logger: loggerOptions(logLevel), logController: new LogController({ disableRequestLogging: true }) })
+  const app = Fastify({ logger: loggerOptions(logLevel), logController: new LogController({ disableRequestLogging: true }), schemaController: { compilersFactory: lazySchemaCompilers } })
 
   app.get('/healthz', async (_request, reply) => await reply.type('text/plain; charset=utf-8').send('ok\n'))
 

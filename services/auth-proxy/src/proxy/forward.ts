@@ -11,6 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher, Pool } from 'undici'
 import type { ProxyMetrics } from '../metrics.ts'
+import type { BodyReclaimer } from './body-reclaim.ts'
 import { connectionListed, isHopByHop, rewriteRequestHeaders, type ForwardingOptions } from './headers.ts'
 import { upstreamError, type UpstreamState } from './upstream.ts'
 import { BadGatewayError } from '../errors.ts'
@@ -22,6 +23,7 @@ export interface ForwardContext {
   readonly metrics: ProxyMetrics
   /** A response that broke after its headers went out (Fastify's LogController.streamError). */
   readonly streamError: (error: Error, request: FastifyRequest, reply: FastifyReply) => void
+  readonly reclaim: BodyReclaimer
 }
 
 /** RFC 9112 §6: a request has a body when it says so by Content-Length (non-zero) or Transfer-Encoding. */
@@ -84,6 +86,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   onRequestStart (controller: Dispatcher.DispatchController): void {
     const res = this.#reply.raw
     if (res.destroyed) { controller.abort(new ClientClosedError()); return }
+    // undici attaches its own 'data' listener to the body in the same tick, right after this call.
+    if (hasBody(this.#request)) this.#ctx.reclaim.track(this.#request.raw)
     res.once('close', () => {
       if (!this.#finished) controller.abort(new ClientClosedError())
     })
@@ -106,6 +110,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#ctx.reclaim.add(chunk.length)
     if (!this.#reply.raw.write(chunk)) this.#pauseUntilDrained(controller)
   }
 

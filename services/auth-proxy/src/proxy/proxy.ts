@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { ProxyMetrics } from '../metrics.ts'
+import { BodyReclaimer } from './body-reclaim.ts'
 import { forward, type ForwardContext } from './forward.ts'
 import { websocketRequestHeaders, type ForwardingOptions } from './headers.ts'
 import { createUpstreamPool, type UpstreamState } from './upstream.ts'
@@ -55,7 +56,7 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
   // Plain HTTP: our forwarder, on every path for every forwarded method.
   const pool = createUpstreamPool(opts.upstream)
   app.addHook('onClose', async () => { await pool.destroy() })
-  const context: ForwardContext = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics, streamError: opts.streamError }
+  const context: ForwardContext = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics, streamError: opts.streamError, reclaim: new BodyReclaimer() }
   for (const url of ['/', '/*']) {
     app.route({ method: [...FORWARDED_METHODS], url, handler: (request, reply) => { forward(context, request, reply) } })
   }

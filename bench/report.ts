@@ -2,7 +2,12 @@
 import type { WrkResult } from './wrk.ts'
 
 export interface SystemDef { readonly id: string, readonly label: string, readonly baseline?: string }
-export interface Extras { readonly rssAfterLoadMb: number, readonly startToReadyMs: number, readonly uploadGrowthMb: number, readonly uploadSeconds: number }
+export interface Extras {
+  readonly rssAfterLoadMb: number
+  /** Of that RSS: the node binary and libraries mapped from disk (shared, reclaimable) vs private memory. */
+  readonly fileBackedMb: number
+  readonly privateMb: number
+  readonly startToReadyMs: number, readonly uploadGrowthMb: number, readonly uploadSeconds: number }
 export interface Target { readonly what: string, readonly goal: string, readonly measured: string, readonly met: boolean }
 
 export function median (values: number[]): number {
@@ -28,6 +33,8 @@ export function markdown (systems: SystemDef[], connections: number[], results: 
   }
   lines.push('## auth-proxy resources', '', '| Measure | Value |', '| --- | ---: |',
     `| RSS after the sustained load above | ${fmt(extras.rssAfterLoadMb, 1)} MB |`,
+    `| … of which mapped from files (node binary, libraries; shared, reclaimable) | ${fmt(extras.fileBackedMb, 1)} MB |`,
+    `| … of which private (heap, buffers) | ${fmt(extras.privateMb, 1)} MB |`,
     `| Process start until /readyz is 200 (median of 5) | ${fmt(extras.startToReadyMs)} ms |`,
     `| RSS growth during a 1 GiB streamed upload (${fmt(extras.uploadSeconds, 1)} s) | ${fmt(extras.uploadGrowthMb, 1)} MB |`, '')
   lines.push('## Targets', '', '| Target | Goal | Measured | Met |', '| --- | --- | --- | --- |')

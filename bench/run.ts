@@ -5,12 +5,12 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { parseArgs } from 'node:util'
 import { markdown, median, svg, type Extras, type SystemDef, type Target } from './report.ts'
-import { killAll, ROOT, startAuthProxy, startCaddy, startHello, startNginx, waitFor, type Running } from './systems.ts'
+import { killAll, PINNED, ROOT, startAuthProxy, startCaddy, startHello, startNginx, waitFor, type Running } from './systems.ts'
 import { wrk, type WrkResult } from './wrk.ts'
 
 const { values: args } = parseArgs({
@@ -37,6 +37,13 @@ function htpasswd (mode: string[]): string { return execFileSync('htpasswd', ['-
 
 function rssMb (pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
+}
+
+/** RSS split from /proc/PID/smaps_rollup: file-backed pages (the node binary's code) vs anonymous memory. */
+function memorySplitMb (pid: number): { fileBackedMb: number, privateMb: number } {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? Number.NaN)
+  return { fileBackedMb: (kb('Rss') - kb('Anonymous')) / 1024, privateMb: kb('Anonymous') / 1024 }
 }
 
 async function startToReady (upstream: string, file: string): Promise<number> {
@@ -132,13 +139,14 @@ async function main (): Promise<void> {
   }
   const ours = started.find(([s]) => s.id === 'ours-bcrypt')?.[1]
   const rssAfterLoadMb = ours !== undefined ? rssMb(ours.pid) : Number.NaN
+  const split = ours !== undefined ? memorySplitMb(ours.pid) : { fileBackedMb: Number.NaN, privateMb: Number.NaN }
   for (const [, r] of started) if (r !== hello) await r.stop()
 
   log('start-to-ready and 1 GiB upload')
   const startMs = await startToReady(hello.url, files.bcrypt)
   const upload = await uploadGrowth(files.bcrypt)
   await hello.stop()
-  const extras: Extras = { rssAfterLoadMb, startToReadyMs: startMs, uploadGrowthMb: upload.growthMb, uploadSeconds: upload.seconds }
+  const extras: Extras = { rssAfterLoadMb, ...split, startToReadyMs: startMs, uploadGrowthMb: upload.growthMb, uploadSeconds: upload.seconds }
 
   const at = (id: string, c: number): WrkResult | undefined => results.get(`${id}@${c}`)
   const ratio = (a: string, b: string, c: number): number => (at(a, c)?.rps ?? Number.NaN) / (at(b, c)?.rps ?? Number.NaN)
@@ -158,10 +166,13 @@ async function main (): Promise<void> {
     { what: '1 GiB upload RSS growth', goal: '≤ 20 MB', measured: `${upload.growthMb.toFixed(1)} MB`, met: upload.growthMb <= 20 }
   ]
   const cpu = readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.+)/)?.[1] ?? 'unknown CPU'
-  const meta = `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpu} (2 cores), Node ${process.version}, ` +
+  const pinning = PINNED
+    ? 'Pinned: each system under test runs alone on CPU 0, wrk and the app share CPU 1 (so "upstream direct" is the ceiling for every proxy). '
+    : 'Not pinned to CPUs (BENCH_PIN=0 or taskset missing). '
+  const meta = `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpu} (${availableParallelism()} CPUs), Node ${process.version}, ` +
     `loopback, \`wrk -t1 -cN -d${seconds}s\`, ${rounds} interleaved round(s), medians. One nginx worker, one Node process, ` +
     'Caddy with GOMAXPROCS=1; all in front of the same Node hello upstream; access logs off everywhere ' +
-    '(auth-proxy at LOG_LEVEL=warn). Absolute numbers drift between runs and machines: compare ratios within one run. ' +
+    `(auth-proxy at LOG_LEVEL=warn). ${pinning}Absolute numbers drift between runs and machines: compare ratios within one run. ` +
     'Reproduce with `npm run bench`.'
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, 'benchmarks.md'), markdown(systems, connections, results, extras, targets, meta))

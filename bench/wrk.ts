@@ -1,6 +1,7 @@
 // Runs wrk (Debian's package) against one URL and reads its summary: requests/s and latency percentiles.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { onCpu } from './systems.ts'
 
 const run = promisify(execFile)
 
@@ -32,7 +33,7 @@ export function parseWrk (out: string): WrkResult {
 
 export async function wrk (url: string, authorization: string, connections: number, seconds: number): Promise<WrkResult> {
   // --timeout 10s: nginx with bcrypt answers ~16 requests a second; with wrk's default 2 s they would all time out.
-  const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-H', `Authorization: ${authorization}`, url],
+  const { stdout } = await run(...onCpu('driver', 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', '-H', `Authorization: ${authorization}`, url]),
     { maxBuffer: 1024 * 1024, timeout: (seconds + 30) * 1000 })
   return parseWrk(stdout)
 }

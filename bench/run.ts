@@ -39,6 +39,28 @@ function rssMb (pid: number): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024
 }
 
+/** Busy fraction of the CPU the systems under test run on (CPU 0 when pinned, all CPUs otherwise) over `ms`. */
+async function busy (ms: number): Promise<number> {
+  const line = PINNED ? /^cpu0 (.+)$/m : /^cpu (.+)$/m
+  const sample = (): number[] => (line.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number)
+  const a = sample()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const b = sample()
+  const delta = b.map((v, i) => v - (a[i] ?? 0))
+  const total = delta.reduce((x, y) => x + y, 0)
+  const idle = (delta[3] ?? 0) + (delta[4] ?? 0) // idle + iowait
+  return total === 0 ? 0 : 1 - idle / total
+}
+
+/**
+ * Waits until the previous system has stopped working: nginx with bcrypt keeps hashing the requests wrk left
+ * queued (128 × ~60 ms at c=128) long after wrk has gone, and measured whatever ran next, not itself.
+ */
+async function settle (): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline && await busy(200) > 0.15) { /* still busy */ }
+}
+
 /** RSS split from /proc/PID/smaps_rollup: file-backed pages (the node binary's code) vs anonymous memory. */
 function memorySplitMb (pid: number): { fileBackedMb: number, privateMb: number } {
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
@@ -116,12 +138,17 @@ async function main (): Promise<void> {
     [{ id: 'ours-bcrypt', label: 'auth-proxy bcrypt', baseline: 'nginx-bcrypt' }, await startAuthProxy(hello.url, files.bcrypt, AUTH)]
   ]
   const systems = started.map(([s]) => s)
+  // Warm-up, not recorded: a fresh Node process runs its first seconds in the interpreter (round 1 measured the
+  // proxies at a third of their speed); nginx and Caddy get the same treatment.
+  log('warming up')
+  for (const [, r] of started) { await settle(); await wrk(r.url, AUTH, 32, smoke ? 1 : 2) }
   const samples = new Map<string, WrkResult[]>()
   for (let round = 1; round <= rounds; round++) {
     for (const c of connections) {
       // Rotate the order each round so no system always runs first (or after the noisiest one).
       const order = started.map((_, i) => started[(i + round) % started.length]) as Array<[SystemDef, Running]>
       for (const [s, r] of order) {
+        await settle()
         const result = await wrk(r.url, AUTH, c, seconds)
         if (result.non2xx > 0 || result.errors > 0) log(`${s.id} c=${c}: ${result.non2xx} non-2xx, ${result.errors} socket errors`)
         const key = `${s.id}@${c}`

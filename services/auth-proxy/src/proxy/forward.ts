@@ -8,6 +8,7 @@
 // has answered, `writeHead` with a flat header list, `write` per chunk, pausing the app while the client is
 // slow. Fastify still logs the request (its finish listener is set up before the handler runs); what its
 // stream sender did on a broken body is done here: log "request aborted" and cut the client's connection.
+import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher, Pool } from 'undici'
 import type { ProxyMetrics } from '../metrics.ts'
@@ -73,11 +74,14 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #ctx: ForwardContext
   readonly #request: FastifyRequest
   readonly #reply: FastifyReply
+  /** The request body streamed to the app, or null. */
+  readonly #body: Readable | null
   /** The app's answer has started going to the client (the reply is hijacked). */
   #relaying = false
   #finished = false
 
-  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply) {
+  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: Readable | null) {
+    this.#body = body
     this.#ctx = ctx
     this.#request = request
     this.#reply = reply
@@ -87,7 +91,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const res = this.#reply.raw
     if (res.destroyed) { controller.abort(new ClientClosedError()); return }
     // undici attaches its own 'data' listener to the body in the same tick, right after this call.
-    if (hasBody(this.#request)) this.#ctx.reclaim.track(this.#request.raw)
+    if (this.#body !== null) this.#ctx.reclaim.track(this.#body)
     res.once('close', () => {
       if (!this.#finished) controller.abort(new ClientClosedError())
     })
@@ -149,11 +153,12 @@ export function forward (ctx: ForwardContext, request: FastifyRequest, reply: Fa
   // RFC 9110 §7.6.1: what the client lists in Connection goes first, so it can never strip the proxy's own fields.
   for (const name of connectionListed(headers)) headers[name] = undefined
   rewriteRequestHeaders(request, headers, request.identity, ctx.forwarding)
+  const body = hasBody(request) ? request.raw : null
   ctx.pool.dispatch({
     // The path and query exactly as received: the path guard has already refused anything ambiguous.
     path: request.url,
     method: request.method,
     headers,
-    body: hasBody(request) ? request.raw : null
-  }, new ForwardHandler(ctx, request, reply))
+    body
+  }, new ForwardHandler(ctx, request, reply, body))
 }

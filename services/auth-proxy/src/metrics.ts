@@ -1,7 +1,8 @@
 // Prometheus metrics, served on the management port's /metrics. One registry per app (not prom-client's
 // global one), so tests and several apps in one process never mix their numbers.
 import type { ReloadCounts } from './auth/backend.ts'
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { RequestMetrics } from './request-metrics.ts'
 
 export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_gateway' | 'aborted'
 
@@ -30,26 +31,16 @@ function sampledCounter (registry: Registry, name: string, help: string, read: (
 
 export class ProxyMetrics {
   readonly registry = new Registry()
-  readonly #requests: Counter<'method' | 'status_class'>
-  readonly #duration: Histogram<'method'>
+  readonly #requests = new RequestMetrics()
   readonly #upstreamErrors: Counter<'kind'>
   readonly #authFailures: Counter<'reason'>
   readonly #inFlight: Gauge
-  // prom-client hashes a labels object on every call; the hot path keeps each series' child instead.
-  readonly #requestSeries = new Map<string, { requests: { inc (): void }, duration: { observe (v: number): void } }>()
   /** Requests being handled now; read by graceful shutdown to know when the last one has finished. */
   inFlight = 0
 
   constructor (sources: MetricSources) {
     const registers = [this.registry]
-    this.#requests = new Counter({ name: 'auth_proxy_requests_total', help: 'Requests answered on the public port, by method and status class.', labelNames: ['method', 'status_class'], registers })
-    this.#duration = new Histogram({
-      name: 'auth_proxy_request_duration_seconds',
-      help: 'Time from request to end of response on the public port.',
-      labelNames: ['method'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers
-    })
+    this.#requests.register(this.registry)
     this.#upstreamErrors = new Counter({ name: 'auth_proxy_upstream_errors_total', help: 'Failures talking to the app, by kind.', labelNames: ['kind'], registers })
     this.#authFailures = new Counter({ name: 'auth_proxy_auth_failures_total', help: 'Refused logins, by reason.', labelNames: ['reason'], registers })
     this.#inFlight = new Gauge({
@@ -79,15 +70,7 @@ export class ProxyMetrics {
   }
 
   requestCompleted (method: string, status: number, seconds: number): void {
-    const statusClass = `${Math.floor(status / 100)}xx`
-    const key = `${method} ${statusClass}`
-    let series = this.#requestSeries.get(key)
-    if (series === undefined) {
-      series = { requests: this.#requests.labels(method, statusClass), duration: this.#duration.labels(method) }
-      this.#requestSeries.set(key, series)
-    }
-    series.requests.inc()
-    series.duration.observe(seconds)
+    this.#requests.observe(method, status, seconds)
   }
 
   upstreamError (kind: UpstreamErrorKind): void { this.#upstreamErrors.inc({ kind }) }

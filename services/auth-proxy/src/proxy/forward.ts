@@ -107,9 +107,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     const reply = this.#reply
     const res = reply.raw
+    // Headers first: should Node refuse a field, undici turns the throw into an abort and the client gets a 502
+    // through the still un-hijacked reply.
+    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), reply.server.draining))
     reply.hijack()
     this.#relaying = true
-    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), reply.server.draining))
     if (res.writableNeedDrain) this.#pauseUntilDrained(controller)
   }
 

@@ -5,8 +5,9 @@
 // a Readable, pipes it through Fastify's stream sender (end-of-stream listeners on both sides) and copies the
 // headers twice — a third of the proxy's CPU per request (docs/performance.md). Here the app's status, headers
 // and body chunks go straight to the client's response: once the app has answered, `writeHead` with a flat
-// header list and `reply.hijack()`, then `write` per chunk, pausing the app while the client is slow. Fastify still logs the request (its finish listener is set up before the handler runs); what its
-// stream sender did on a broken body is done here: log "request aborted" and cut the client's connection.
+// header list and `reply.hijack()`, then `write` per chunk, pausing the app while the client is slow. Fastify
+// still logs the request (its finish listener is set up before the handler runs); what its stream sender did on
+// a broken body is done here: log "request aborted" and cut the client's connection.
 import type { Readable } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher, Pool } from 'undici'

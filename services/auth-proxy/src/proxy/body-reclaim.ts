@@ -32,8 +32,14 @@ function obtainGc (): Gc | undefined {
   }
 }
 
+/** Obtained once per process (each attempt creates a V8 context), and only when a large body first needs it. */
+let processGc: Gc | undefined | null = null
+function gc (): Gc | undefined {
+  if (processGc === null) processGc = obtainGc()
+  return processGc
+}
+
 export class BodyReclaimer {
-  readonly #gc = obtainGc()
   #streamed = 0
   /** Scavenges run so far (0 forever if gc() could not be had). */
   runs = 0
@@ -43,17 +49,17 @@ export class BodyReclaimer {
    * attached or will attach it in the same tick: a 'data' listener starts the flow.
    */
   track (body: Readable): void {
-    if (this.#gc === undefined) return
     body.on('data', (chunk: Buffer) => { this.add(chunk.length) })
   }
 
   /** Counts body bytes that went through; scavenges once RECLAIM_EVERY_BYTES have. */
   add (bytes: number): void {
-    if (this.#gc === undefined) return
     this.#streamed += bytes
     if (this.#streamed < RECLAIM_EVERY_BYTES) return
     this.#streamed = 0
+    const collect = gc()
+    if (collect === undefined) return
     this.runs++
-    this.#gc({ type: 'minor' })
+    collect({ type: 'minor' })
   }
 }

@@ -105,7 +105,8 @@ t.test('the real process: /readyz says which backend is down, and recovers', asy
     MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(managementPort), SHUTDOWN_DELAY: '0'
   })
   t.teardown(async () => { child.process.kill('SIGTERM'); await child.exited })
-  await child.waitFor(/listening/i)
+  // The public port listens first: wait for the management port, which /readyz is on.
+  await child.waitFor(new RegExp(`listening at http://127\\.0\\.0\\.1:${managementPort}`, 'i'))
   const readyz = async (): Promise<{ status: number, body: Record<string, unknown> }> => {
     const res = await send(`http://127.0.0.1:${managementPort}/readyz`)
     return { status: res.status, body: JSON.parse(res.body) as Record<string, unknown> }

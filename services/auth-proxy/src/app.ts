@@ -16,8 +16,11 @@ import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './log.ts'
 import { ProxyMetrics } from './metrics.ts'
-import { rejectUnsafePath } from './proxy/path-guard.ts'
-import proxy, { type ProxiedSocket } from './proxy/proxy.ts'
+import { clientErrorHandler, serverOptions } from './proxy/client-limits.ts'
+import proxy from './proxy/proxy.ts'
+import { rejectUnsafeRequest } from './proxy/request-guard.ts'
+import { Tunnels } from './proxy/tunnel.ts'
+import { isUpgraded } from './proxy/upgrade.ts'
 import type { UpstreamState } from './proxy/upstream.ts'
 import { RequestLogController } from './request-log.ts'
 import { lazySchemaCompilers } from './schema-compilers.ts'
@@ -30,8 +33,8 @@ declare module 'fastify' {
     throttle: FailureThrottle
     metrics: ProxyMetrics
     upstreamState: UpstreamState
-    /** Open proxied WebSockets. */
-    websockets: Set<ProxiedSocket>
+    /** Open WebSocket tunnels. */
+    tunnels: Tunnels
     /** Set by graceful shutdown: answers then carry `Connection: close`. */
     draining: boolean
   }
@@ -63,17 +66,17 @@ export interface BuildOptions {
 
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
   const trusted = config.trustProxy.length > 0 ? proxyAddr.compile([...config.trustProxy]) : () => false
-  const websockets = new Set<ProxiedSocket>()
+  const tunnels = new Tunnels()
   const state: UpstreamState = { seen: false }
   let credentials: CachedBackend | undefined
   const metrics = new ProxyMetrics({
     credentialReloads: () => credentials?.reloadCounts() ?? { success: 0, failure: 0 },
     verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
     backendsReady: () => credentials?.readiness() ?? {},
-    websockets: () => websockets.size
+    websockets: () => tunnels.size
   })
   const requestLog = new RequestLogController(metrics)
-  const serverOptions: FastifyServerOptions = {
+  const fastifyOptions: FastifyServerOptions = {
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream !== undefined && { stream: options.logStream }) },
     logController: requestLog, // one line per request instead of two
     frameworkErrors: (err, request, reply) => { handleError(err, request, reply) },
@@ -81,13 +84,17 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     schemaController: { compilersFactory: lazySchemaCompilers },
     genReqId: nextRequestId,
     // request.ip / protocol / host follow X-Forwarded-* only from these addresses.
-    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false
+    trustProxy: config.trustProxy.length > 0 ? [...config.trustProxy] : false,
+    // Fastify sets the server's requestTimeout itself, from this.
+    requestTimeout: config.client.requestTimeoutMs,
+    clientErrorHandler: clientErrorHandler((status) => { metrics.clientError(status) })
   }
+  const limits = serverOptions(config.client)
   const tls = config.tls
   const app = tls === undefined
-    ? Fastify(serverOptions)
+    ? Fastify({ ...fastifyOptions, http: limits })
     // Fastify's types split http and https instances; the app uses only what both have, so one type serves.
-    : Fastify({ ...serverOptions, https: readTlsFiles(tls) } as FastifyServerOptions) as unknown as FastifyInstance
+    : Fastify({ ...fastifyOptions, https: { ...limits, ...readTlsFiles(tls) } } as FastifyServerOptions) as unknown as FastifyInstance
   if (tls !== undefined) {
     const stop = watchTlsFiles(app.server as unknown as HttpsServer, tls, app.log)
     app.addHook('onClose', (_instance, done) => { stop(); done() })
@@ -96,7 +103,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   installErrorHandling(app)
   app.decorate('metrics', metrics)
   app.decorate('upstreamState', state)
-  app.decorate('websockets', websockets)
+  app.decorate('tunnels', tunnels)
   app.decorate('draining', false)
   app.decorateRequest('clientAddress', '')
   app.decorateRequest('peerAddress', '')
@@ -105,13 +112,13 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     request.peerAddress = request.socket.remoteAddress ?? ''
     request.clientAddress = request.ip
     request.fromTrustedProxy = trusted(request.peerAddress, 0)
-    if (request.headers.upgrade === undefined) {
-      // WebSockets are counted apart; their handshake response never "closes" like a normal one.
+    if (!isUpgraded(request.raw)) {
+      // WebSocket handshakes are counted apart, as tunnels: their response stays open as long as the tunnel.
       metrics.inFlight++
       reply.raw.once('close', () => { metrics.inFlight-- })
     }
     // Before authentication, as nginx does: a malformed request is refused whoever sends it.
-    done(rejectUnsafePath(request.url))
+    done(rejectUnsafeRequest(request))
   })
 
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -148,14 +155,17 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   app.register(proxy, {
     upstream: config.upstream,
+    client: config.client,
     forwarding: { userHeader: config.auth.userHeader, groupsHeader: config.auth.groupsHeader, emailHeader: config.auth.emailHeader,
       forwardAuthorization: config.auth.forwardAuthorization,
       ...(config.auth.session !== undefined && { sessionCookie: config.auth.session.cookieName })
     },
     state,
     metrics,
-    websockets,
-    streamError: (error, request, reply) => { requestLog.streamError(error, request, reply) }
+    tunnels,
+    streamError: (error, request, reply) => { requestLog.streamError(error, request, reply) },
+    tunnelOpened: (request, reply) => { requestLog.tunnelOpened(request, reply) },
+    tunnelEnded: (request, reply, summary) => { requestLog.tunnelEnded(request, reply, summary) }
   })
 
   return app

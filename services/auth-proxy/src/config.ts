@@ -22,6 +22,11 @@ export const DEFAULTS = Object.freeze({
   // Inside Kubernetes' default 30 s grace period, with room for the delay above.
   SHUTDOWN_TIMEOUT_MS: 20_000,
   TLS_RELOAD_INTERVAL_MS: 10_000,
+  // Slow clients (slowloris): checked every second (CLIENT_CHECK_INTERVAL_MS), so a limit holds to within a second.
+  CLIENT_HEADER_TIMEOUT_MS: 10_000, // the request line and headers; nginx allows 60 s, browsers send them at once
+  CLIENT_BODY_TIMEOUT_MS: 30_000, // longest pause between two pieces of a request body (nginx: client_body_timeout)
+  CLIENT_REQUEST_TIMEOUT_MS: 300_000, // the whole request, body included (Node's own default)
+  WEBSOCKET_IDLE_TIMEOUT_MS: 3_600_000, // a tunnel with no byte either way for an hour is ended (1001)
   ...AUTH_DEFAULTS,
   ...LDAP_DEFAULTS,
   ...OIDC_DEFAULTS,
@@ -53,6 +58,13 @@ export interface Config {
   /** Requests served without authentication: exact paths, optionally for one method only. */
   readonly publicPaths: readonly PublicPath[]
   readonly shutdown: { readonly delayMs: number, readonly timeoutMs: number }
+  /** Limits on what a client may take (0: none, except for the header timeout). */
+  readonly client: {
+    readonly headerTimeoutMs: number
+    readonly bodyTimeoutMs: number
+    readonly requestTimeoutMs: number
+    readonly websocketIdleMs: number
+  }
   /** HTTPS on the public port when set. */
   readonly tls?: { readonly certFile: string, readonly keyFile: string, readonly reloadMs: number }
   readonly auth: AuthConfig
@@ -126,6 +138,20 @@ function readTls (r: EnvReader): Config['tls'] {
   return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, reloadMs } : undefined
 }
 
+function readClientLimits (r: EnvReader): Config['client'] {
+  const limits = {
+    headerTimeoutMs: r.durationMs('CLIENT_HEADER_TIMEOUT', DEFAULTS.CLIENT_HEADER_TIMEOUT_MS),
+    bodyTimeoutMs: r.durationMs('CLIENT_BODY_TIMEOUT', DEFAULTS.CLIENT_BODY_TIMEOUT_MS, true),
+    requestTimeoutMs: r.durationMs('CLIENT_REQUEST_TIMEOUT', DEFAULTS.CLIENT_REQUEST_TIMEOUT_MS, true),
+    websocketIdleMs: r.durationMs('WEBSOCKET_IDLE_TIMEOUT', DEFAULTS.WEBSOCKET_IDLE_TIMEOUT_MS, true)
+  }
+  // Node refuses a server whose headers may take longer than the whole request.
+  if (limits.requestTimeoutMs !== 0 && limits.headerTimeoutMs > limits.requestTimeoutMs) {
+    r.problem('CLIENT_HEADER_TIMEOUT', `must not exceed CLIENT_REQUEST_TIMEOUT (${limits.headerTimeoutMs} ms > ${limits.requestTimeoutMs} ms)`)
+  }
+  return limits
+}
+
 function deepFreeze<T> (value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const child of Object.values(value)) deepFreeze(child)
@@ -156,11 +182,12 @@ export function loadConfig (env: Env = process.env): Config {
     delayMs: r.durationMs('SHUTDOWN_DELAY', DEFAULTS.SHUTDOWN_DELAY_MS, true),
     timeoutMs: r.durationMs('SHUTDOWN_TIMEOUT', DEFAULTS.SHUTDOWN_TIMEOUT_MS)
   }
+  const client = readClientLimits(r)
   const tls = readTls(r)
   const auth = readAuthConfig(r)
   const trustProxy = readTrustProxy(r)
   const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL)
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
-  return deepFreeze({ listen, management, upstream, publicPaths, shutdown, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
+  return deepFreeze({ listen, management, upstream, publicPaths, shutdown, client, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
 }

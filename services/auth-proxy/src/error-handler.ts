@@ -2,11 +2,15 @@
 // format the client asked for, and never a stack trace or an upstream's internal message.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError } from './errors.ts'
+import { FORWARDED_METHODS } from './proxy/request-guard.ts'
 
 interface PublicError { statusCode: number, code: string, message: string }
 
 const OUR_CODE = /^AUTH_PROXY_ERR_/
 const INTERNAL_CODE = new InternalError().code
+const METHOD_NOT_ALLOWED_CODE = new MethodNotAllowedError().code
+/** RFC 9110 §15.5.6: a 405 lists the methods the target supports. */
+const ALLOW = FORWARDED_METHODS.join(', ')
 
 /** Maps any error to what the client may see. Unknown errors become a bare 500 / client errors a bare 400. */
 function toPublic (err: FastifyError): PublicError {
@@ -31,6 +35,7 @@ function escapeHtml (text: string): string {
 export function sendError (request: FastifyRequest, reply: FastifyReply, error: PublicError): void {
   const accept = request.headers.accept ?? ''
   reply.code(error.statusCode)
+  if (error.code === METHOD_NOT_ALLOWED_CODE) void reply.header('allow', ALLOW)
   if (accept.includes('application/json')) {
     void reply.type('application/json; charset=utf-8')
       .send(JSON.stringify({ statusCode: error.statusCode, code: error.code, message: error.message, requestId: request.id }))

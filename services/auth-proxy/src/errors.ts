@@ -32,6 +32,15 @@ export const TooManyFailuresError = createError('AUTH_PROXY_ERR_TOO_MANY_FAILURE
 /** The request cannot be forwarded as sent (malformed percent-encoding, dot-segments in the path, …). */
 export const BadRequestError = createError('AUTH_PROXY_ERR_BAD_REQUEST', 'Bad request', 400)
 
+/** The client took longer than CLIENT_HEADER_TIMEOUT / CLIENT_REQUEST_TIMEOUT to send its request, or paused its body longer than CLIENT_BODY_TIMEOUT. */
+export const RequestTimeoutError = createError('AUTH_PROXY_ERR_REQUEST_TIMEOUT', 'Request timeout', 408)
+
+/** Part of the request is larger than the proxy accepts (e.g. a chunk extension over Node.js' 16 KiB limit). */
+export const PayloadTooLargeError = createError('AUTH_PROXY_ERR_PAYLOAD_TOO_LARGE', 'Payload too large', 413)
+
+/** The request line and headers together exceed Node.js' limit (16 KiB by default, --max-http-header-size). */
+export const HeadersTooLargeError = createError('AUTH_PROXY_ERR_HEADERS_TOO_LARGE', 'Request header fields too large', 431)
+
 /** The method is not forwarded (TRACE would echo credentials back; CONNECT would open a tunnel). */
 export const MethodNotAllowedError = createError('AUTH_PROXY_ERR_METHOD_NOT_ALLOWED', 'Method not allowed', 405)
 
@@ -55,7 +64,8 @@ export const InternalError = createError('AUTH_PROXY_ERR_INTERNAL', 'Internal er
 
 /** All codes, for the documentation test and for error handling that must recognise our own errors. */
 export const ERROR_CODES: readonly string[] = Object.freeze([
-  ConfigError, CredentialsLoadError, TlsLoadError, UnauthorizedError, ForbiddenError, LoginFailedError, CsrfError, NotFoundError, TooManyFailuresError, BadRequestError, MethodNotAllowedError,
+  ConfigError, CredentialsLoadError, TlsLoadError, UnauthorizedError, ForbiddenError, LoginFailedError, CsrfError, NotFoundError, TooManyFailuresError, BadRequestError,
+  RequestTimeoutError, PayloadTooLargeError, HeadersTooLargeError, MethodNotAllowedError,
   UpstreamStartingError, UpstreamUnavailableError, UpstreamTimeoutError, BadGatewayError, BackendUnavailableError, InternalError
 ].map((E) => new E().code)) // the code is set per instance, not on the prototype
 

@@ -4,6 +4,8 @@ import type { ReloadCounts } from './auth/backend.ts'
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { RequestMetrics } from './request-metrics.ts'
 
+import type { TunnelEnd } from './proxy/tunnel.ts'
+
 export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_gateway' | 'aborted'
 
 /** Reads of state owned elsewhere (credential backends, WebSockets), sampled at scrape time. */
@@ -35,6 +37,8 @@ export class ProxyMetrics {
   readonly #upstreamErrors: Counter<'kind'>
   readonly #authFailures: Counter<'reason'>
   readonly #inFlight: Gauge
+  readonly #tunnels: Counter<'closed_by'>
+  readonly #clientErrors: Counter<'status'>
   /** Requests being handled now; read by graceful shutdown to know when the last one has finished. */
   inFlight = 0
 
@@ -65,7 +69,9 @@ export class ProxyMetrics {
         for (const [backend, ready] of Object.entries(sources.backendsReady())) up.set({ backend }, ready ? 1 : 0)
       }
     })
-    const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'Proxied WebSocket connections open now.', registers, collect: () => { ws.set(sources.websockets()) } })
+    const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'WebSocket tunnels open now.', registers, collect: () => { ws.set(sources.websockets()) } })
+    this.#tunnels = new Counter({ name: 'auth_proxy_websockets_total', help: 'WebSocket tunnels that ended, by who ended them (client, app, idle, shutdown, error).', labelNames: ['closed_by'], registers })
+    this.#clientErrors = new Counter({ name: 'auth_proxy_client_errors_total', help: 'Requests Node.js could not parse or that took too long to arrive, by the status answered.', labelNames: ['status'], registers })
     collectDefaultMetrics({ register: this.registry, prefix: 'auth_proxy_' })
   }
 
@@ -75,4 +81,6 @@ export class ProxyMetrics {
 
   upstreamError (kind: UpstreamErrorKind): void { this.#upstreamErrors.inc({ kind }) }
   authFailure (reason: string): void { this.#authFailures.inc({ reason }) }
+  tunnelEnded (closedBy: TunnelEnd): void { this.#tunnels.inc({ closed_by: closedBy }) }
+  clientError (status: number): void { this.#clientErrors.inc({ status: String(status) }) }
 }

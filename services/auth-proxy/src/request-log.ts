@@ -4,6 +4,7 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
 import { pathOf } from './log.ts'
 import type { ProxyMetrics } from './metrics.ts'
+import type { TunnelSummary } from './proxy/tunnel.ts'
 
 const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
 
@@ -34,6 +35,25 @@ export class RequestLogController extends LogController {
       this.#metrics.upstreamError('aborted')
     }
     this.#write(request, reply, error != null ? (error as NodeJS.ErrnoException).code ?? error.name : undefined)
+  }
+
+  /** A WebSocket handshake the app accepted: counted as a request (status 101) now, logged when the tunnel ends. */
+  tunnelOpened (request: FastifyRequest, reply: FastifyReply): void {
+    this.#metrics.requestCompleted(request.method, 101, reply.elapsedTime / 1000)
+  }
+
+  /** One line per tunnel, when it ends: who closed it, how long it lasted, what went through (never the query). */
+  tunnelEnded (request: FastifyRequest, _reply: FastifyReply, summary: TunnelSummary): void {
+    this.#metrics.tunnelEnded(summary.closedBy)
+    if (!INFO_OR_LOWER.has(request.log.level)) return
+    request.log.info({
+      method: request.method,
+      path: pathOf(request.url),
+      status: 101,
+      user: request.identity?.user,
+      client: request.clientAddress,
+      ...summary
+    }, 'websocket')
   }
 
   #write (request: FastifyRequest, reply: FastifyReply, aborted: string | undefined): void {

@@ -8,6 +8,8 @@ import { buildManagementApp } from './management.ts'
 
 const EXIT_CONFIG = 78 // EX_CONFIG from sysexits.h
 const DRAIN_POLL_MS = 50
+/** Time for the Close frames of the tunnels still open after the drain to reach their peers. */
+const TUNNEL_CLOSE_WAIT_MS = 200
 
 function fail (message: string, code: number): never {
   // Start-up errors are for an operator reading `kubectl logs`: the message, never a stack trace.
@@ -54,17 +56,16 @@ async function shutdown (signal: NodeJS.Signals): Promise<void> {
   await sleep(config.shutdown.delayMs)
 
   app.draining = true
-  // The class's own close, not http-proxy's patch on the instance (which would drop every WebSocket now).
   const server: Server = app.server
-  const classClose: Server['close'] = Object.getPrototypeOf(server).close // eslint-disable-line @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- getPrototypeOf is untyped
-  classClose.call(server)
+  server.close()
   const deadline = Date.now() + config.shutdown.timeoutMs
-  while ((app.metrics.inFlight > 0 || app.websockets.size > 0) && Date.now() < deadline) await sleep(DRAIN_POLL_MS)
-  const left = { requests: app.metrics.inFlight, websockets: app.websockets.size }
+  while ((app.metrics.inFlight > 0 || app.tunnels.size > 0) && Date.now() < deadline) await sleep(DRAIN_POLL_MS)
+  const left = { requests: app.metrics.inFlight, websockets: app.tunnels.size }
   app.log.info(left, left.requests + left.websockets === 0 ? 'drained' : 'shutdown timeout: closing what is left')
 
-  for (const ws of app.websockets) ws.close(1001, 'server shutting down') // RFC 6455 §7.4.1: going away
+  app.tunnels.endAll() // RFC 6455 §7.4.1: a Close frame 1001, "going away", where the streams allow it
   server.closeAllConnections()
+  await sleep(app.tunnels.size > 0 ? TUNNEL_CLOSE_WAIT_MS : 0)
   await Promise.race([Promise.allSettled([app.close(), management.close()]), sleep(1_000)])
   process.exit(0)
 }

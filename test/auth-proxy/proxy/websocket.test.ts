@@ -93,13 +93,13 @@ t.test('closed by the client: the app sees the close', async (t) => {
   ws.close(4000, 'bye')
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.same(upstream.closes, [4000])
-  t.equal(proxy.app.websockets.size, 0, 'no longer tracked')
+  t.equal(proxy.app.tunnels.size, 0, 'no longer tracked')
 })
 
 t.test('closed by the app: the client sees the close', async (t) => {
   const ws = await connect(proxy, '/echo', { authorization: AUTH })
   await new Promise((resolve) => setTimeout(resolve, 50))
-  t.equal(proxy.app.websockets.size, 1, 'tracked while open')
+  t.equal(proxy.app.tunnels.size, 1, 'tracked while open')
   const closed = new Promise<number>((resolve) => ws.once('close', resolve))
   upstream.sockets[0]?.close(4001, 'done')
   t.equal(await closed, 4001)

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import fp from 'fastify-plugin'
 import type { PublicPath } from '../config.ts'
 import { BackendUnavailableError, ForbiddenError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
-import { AccessDenied, type Identity } from './backend.ts'
+import { AccessDenied, isForwardable, type Identity } from './backend.ts'
 import { BACKEND_RETRY_AFTER_SECONDS, checkBasic } from './basic-auth.ts'
 import { ProviderUnavailable } from './backend-health.ts'
 import { OIDC_BACKEND_NAME } from './oidc-config.ts'
@@ -87,9 +87,19 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     }
   }
 
+  /** The identity cannot travel as a header (auth/backend.ts isForwardable): refused like a policy denial. */
+  function unforwardable (request: FastifyRequest): Error | undefined {
+    if (request.identity === null || isForwardable(request.identity)) return undefined
+    request.identity = null
+    request.authFailure = 'denied'
+    return new ForbiddenError()
+  }
+
   function basic (instance: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
     checkBasic(instance, request, reply, (err) => {
       if (err === undefined) {
+        const refused = unforwardable(request)
+        if (refused !== undefined) { done(refused); return }
         throttle.success(request.clientAddress)
       } else if (request.authFailure === 'invalid' || request.authFailure === 'malformed' || request.authFailure === 'denied') {
         // A browser's first request carries no credentials: that is not a guess, so it is not counted.
@@ -145,9 +155,16 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     }
     if (identity !== null) {
       request.identity = identity
+      const refused = unforwardable(request)
+      if (refused !== undefined) throw refused
       return
     }
-    if (method === 'bearer') { await bearer(request, reply, oidc); return }
+    if (method === 'bearer') {
+      await bearer(request, reply, oidc)
+      const refused = unforwardable(request)
+      if (refused !== undefined) throw refused
+      return
+    }
     if (opts.basic && method === 'basic') {
       await new Promise<void>((resolve, reject) => { basic(this, request, reply, (err) => { if (err === undefined) resolve(); else reject(err) }) })
       return

@@ -29,6 +29,18 @@ export interface Identity {
   readonly accessToken?: string
 }
 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_RE = /[\x00-\x1f\x7f]/
+
+/**
+ * Whether the identity can be passed to the app as it is. A user name or e-mail with a control character (CR, LF,
+ * NUL…) cannot be a header value — from an OpenID provider or a directory it is input like any other (Envoy
+ * CVE-2023-27493) — so such a login is refused rather than forwarded altered. Non-ASCII is fine (headers.ts).
+ */
+export function isForwardable (identity: Identity): boolean {
+  return !CONTROL_RE.test(identity.user) && identity.user !== '' && (identity.email === undefined || !CONTROL_RE.test(identity.email))
+}
+
 export interface ReloadCounts { readonly success: number, readonly failure: number }
 
 export interface CredentialBackend {

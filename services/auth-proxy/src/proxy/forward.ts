@@ -1,5 +1,5 @@
-// HTTP forwarding on the hot path: one undici dispatch per client request, headers rewritten once, bodies
-// streamed both ways with backpressure. (WebSockets stay with @fastify/http-proxy, see proxy.ts.)
+// Forwarding on the hot path: one undici dispatch per client request — plain HTTP and WebSocket upgrades alike —
+// with the headers from the one place that builds them (headers.ts), bodies streamed both ways with backpressure.
 //
 // Why a dispatch handler and not `pool.request` + `reply.send(stream)`: that path wraps every response body in
 // a Readable, pipes it through Fastify's stream sender (end-of-stream listeners on both sides) and copies the
@@ -8,20 +8,33 @@
 // header list and `reply.hijack()`, then `write` per chunk, pausing the app while the client is slow. Fastify
 // still logs the request (its finish listener is set up before the handler runs); what its stream sender did on
 // a broken body is done here: log "request aborted" and cut the client's connection.
-import type { Readable } from 'node:stream'
+//
+// An upgrade (only a WebSocket handshake reaches here as one, see upgrade.ts) is the same dispatch with
+// `upgrade: 'websocket'`: a refusal from the app comes back through onResponseStart like any answer and is relayed
+// as such; a 101 comes through onRequestUpgrade and becomes a tunnel (tunnel.ts).
+import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Dispatcher, Pool } from 'undici'
+import { BadGatewayError, RequestTimeoutError } from '../errors.ts'
 import type { ProxyMetrics } from '../metrics.ts'
 import type { BodyReclaimer } from './body-reclaim.ts'
-import { connectionListed, isHopByHop, rewriteRequestHeaders, type ForwardingOptions } from './headers.ts'
+import { responseHeaders, upstreamRequestHeaders, type ForwardingOptions } from './headers.ts'
+import { prepareBody, watchBodyIdle, type BodyTimeout, type PreparedBody } from './request-body.ts'
+import { openTunnel, type TunnelContext } from './tunnel.ts'
+import { isUpgraded } from './upgrade.ts'
 import { upstreamError, type UpstreamState } from './upstream.ts'
-import { BadGatewayError } from '../errors.ts'
 
 export interface ForwardContext {
+  /** Requests without a body, or with one read whole. */
   readonly pool: Pool
+  /** Requests whose body streams (larger than BUFFERED_BODY_BYTES): stalled uploads cannot starve the others. */
+  readonly uploadPool: Pool
   readonly forwarding: ForwardingOptions
   readonly state: UpstreamState
   readonly metrics: ProxyMetrics
+  /** CLIENT_BODY_TIMEOUT; 0 for none. */
+  readonly bodyIdleMs: number
+  readonly tunnel: TunnelContext
   /** A response that broke after its headers went out (Fastify's LogController.streamError). */
   readonly streamError: (error: Error, request: FastifyRequest, reply: FastifyReply) => void
   readonly reclaim: BodyReclaimer
@@ -44,43 +57,18 @@ class ClientClosedError extends Error {
   constructor () { super('client closed the connection') }
 }
 
-/**
- * The response's header list for `writeHead`, flat [name, value, …]: the app's fields without the hop-by-hop ones
- * and whatever the app's Connection lists (RFC 9110 §7.6.1); repeated fields (Set-Cookie) stay separate. Fields
- * the proxy set before the app answered (a renewed session's Set-Cookie) are kept unless the app sent the same
- * field; Set-Cookie from both is sent.
- */
-function responseHeaders (app: Record<string, string | string[] | undefined>, own: Record<string, number | string | readonly string[] | undefined>, close: boolean): string[] {
-  const listed = connectionListed(app)
-  const out: string[] = []
-  for (const name in own) {
-    const value = own[name]
-    if (value === undefined || (name !== 'set-cookie' && app[name] !== undefined)) continue
-    if (typeof value === 'object') for (const v of value) out.push(name, v)
-    else out.push(name, String(value))
-  }
-  for (const name in app) {
-    const value = app[name]
-    if (value === undefined || isHopByHop(name) || (listed.length > 0 && listed.includes(name))) continue
-    if (typeof value === 'string') out.push(name, value)
-    else for (const v of value) out.push(name, v)
-  }
-  // Shutting down: every answer, including those of requests already under way, ends its connection.
-  if (close) out.push('connection', 'close')
-  return out
-}
-
 class ForwardHandler implements Dispatcher.DispatchHandler {
   readonly #ctx: ForwardContext
   readonly #request: FastifyRequest
   readonly #reply: FastifyReply
   /** The request body streamed to the app, or null. */
-  readonly #body: Readable | null
+  readonly #body: PreparedBody | null
+  #controller: Dispatcher.DispatchController | undefined
   /** The app's answer has started going to the client (the reply is hijacked). */
   #relaying = false
   #finished = false
 
-  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: Readable | null) {
+  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null) {
     this.#body = body
     this.#ctx = ctx
     this.#request = request
@@ -88,13 +76,19 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
     const res = this.#reply.raw
     if (res.destroyed) { controller.abort(new ClientClosedError()); return }
     // undici attaches its own 'data' listener to the body in the same tick, right after this call.
-    if (this.#body !== null) this.#ctx.reclaim.track(this.#body)
+    if (this.#body !== null && !Buffer.isBuffer(this.#body)) this.#ctx.reclaim.track(this.#body)
     res.once('close', () => {
       if (!this.#finished) controller.abort(new ClientClosedError())
     })
+  }
+
+  /** Ends the request to the app with `err` as the client's answer (a stalled body: 408). */
+  abort (err: Error): void {
+    this.#controller?.abort(err)
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -108,8 +102,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const reply = this.#reply
     const res = reply.raw
     // Headers first: should Node refuse a field, undici turns the throw into an abort and the client gets a 502
-    // through the still un-hijacked reply.
-    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), reply.server.draining))
+    // through the still un-hijacked reply. Shutting down: every answer ends its connection.
+    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), reply.server.draining ? ['connection', 'close'] : []))
     reply.hijack()
     this.#relaying = true
     if (res.writableNeedDrain) this.#pauseUntilDrained(controller)
@@ -125,19 +119,37 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     this.#reply.raw.end()
   }
 
+  onRequestUpgrade (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, socket: Duplex): void {
+    this.#finished = true
+    this.#ctx.state.seen = true
+    const refused = statusCode === 101 ? openTunnel(this.#ctx.tunnel, this.#request, this.#reply, headers, socket) : new BadGatewayError()
+    if (refused !== undefined) this.#answer(refused)
+  }
+
   onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#finished) return
     this.#finished = true
-    const reply = this.#reply
-    const res = reply.raw
+    const res = this.#reply.raw
     if (err instanceof ClientClosedError) return // nobody left to answer; Fastify logs the closed request
     if (this.#relaying) {
       // Headers are out: the only honest signal left is a broken connection, never a short "complete" response.
-      this.#ctx.streamError(err, this.#request, reply)
+      this.#ctx.streamError(err, this.#request, this.#reply)
       res.destroy()
       return
     }
-    if (reply.sent || res.destroyed) return
+    this.#answer(err)
+  }
+
+  /** Answers the client with the coded error for `err` (upstream failures mapped in upstream.ts). */
+  #answer (err: Error): void {
+    const reply = this.#reply
+    if (reply.sent || reply.raw.destroyed) return
+    if (err instanceof RequestTimeoutError) {
+      // The rest of the body is not read: the connection cannot carry another request.
+      void reply.header('connection', 'close')
+      reply.send(err)
+      return
+    }
     const mapped = upstreamError(err, this.#ctx.state)
     this.#ctx.metrics.upstreamError(mapped.kind)
     if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(mapped.retryAfterSeconds))
@@ -150,17 +162,39 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-export function forward (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply): void {
-  const headers: Record<string, string | string[] | undefined> = { ...request.headers }
-  // RFC 9110 §7.6.1: what the client lists in Connection goes first, so it can never strip the proxy's own fields.
-  for (const name of connectionListed(headers)) headers[name] = undefined
-  rewriteRequestHeaders(request, headers, request.identity, ctx.forwarding)
-  const body = hasBody(request) ? request.raw : null
-  ctx.pool.dispatch({
-    // The path and query exactly as received: the path guard has already refused anything ambiguous.
+function dispatch (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null, upgrade: boolean): ForwardHandler {
+  const handler = new ForwardHandler(ctx, request, reply, body)
+  const pool = body === null || Buffer.isBuffer(body) ? ctx.pool : ctx.uploadPool
+  pool.dispatch({
+    // The path and query exactly as received: the request guard has already refused anything ambiguous.
     path: request.url,
     method: request.method,
-    headers,
-    body
-  }, new ForwardHandler(ctx, request, reply, body))
+    headers: upstreamRequestHeaders(request, ctx.forwarding, upgrade),
+    body,
+    ...(upgrade && { upgrade: 'websocket' })
+  }, handler)
+  return handler
+}
+
+/** Answers a client whose body stalled before the app was asked: 408, and the connection closes. */
+function bodyTimedOut (reply: FastifyReply): void {
+  if (reply.sent || reply.raw.destroyed) return
+  void reply.header('connection', 'close')
+  reply.send(new RequestTimeoutError())
+}
+
+export function forward (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply): void {
+  // Node sets `upgrade` only for what upgrade.ts accepted: a WebSocket handshake (GET, no body).
+  if (isUpgraded(request.raw)) { dispatch(ctx, request, reply, null, true); return }
+  if (!hasBody(request)) { dispatch(ctx, request, reply, null, false); return }
+  let handler: ForwardHandler | undefined
+  const idle: BodyTimeout = watchBodyIdle(request.raw, ctx.bodyIdleMs, () => {
+    if (handler === undefined) bodyTimedOut(reply)
+    else handler.abort(new RequestTimeoutError())
+  })
+  prepareBody(request.raw, (err, body) => {
+    if (err !== null || body === undefined) { idle.stop(); return } // the client left: nobody to answer
+    if (Buffer.isBuffer(body)) idle.stop()
+    handler = dispatch(ctx, request, reply, body, false)
+  })
 }

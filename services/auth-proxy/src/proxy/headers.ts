@@ -1,25 +1,36 @@
-// What crosses the proxy in headers, both ways.
-// Header maps are dictionaries keyed by field name, so deleting computed keys is the point here.
-/* eslint-disable @typescript-eslint/no-dynamic-delete */
+// What crosses the proxy in headers, both ways. `upstreamRequestHeaders` is the ONLY place the headers of a
+// request to the app are made — plain HTTP, public paths and WebSocket upgrades alike (forward.ts, tunnel.ts):
+// every forwarded request gets the same hop-by-hop removal, the same identity rules and the same forwarding
+// fields, and nothing a client sent reaches the app except through it.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import type { Identity } from '../auth/backend.ts'
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection and must not be forwarded. Also
- * Proxy-Authorization, which is addressed to a proxy, never to the app.
+ * Proxy-Authorization/-Authenticate (addressed to a proxy, never to the app) and HTTP2-Settings, which only
+ * means something with an h2c upgrade on this one connection (RFC 7540 §3.2.1).
  */
 export const HOP_BY_HOP = Object.freeze([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authorization', 'proxy-authenticate'
+  'proxy-authorization', 'proxy-authenticate', 'http2-settings'
 ])
 
+/** Expect is answered by the proxy itself once the client is authenticated (RFC 9110 §10.1.1, proxy.ts). */
+const CONSUMED = Object.freeze(['expect'])
+
 /**
- * Request fields the proxy consumes itself: Expect (RFC 9110 §10.1.1, answered here once authenticated)
- * and the WebSocket handshake (RFC 6455 §4.1), which the proxy's own client makes afresh to the app.
+ * The WebSocket handshake's fields (RFC 6455 §4.1, §11.3): they travel only with an upgrade the proxy tunnels,
+ * so a request that is not one (an `Upgrade` Node did not take as such) can never look like a handshake to the app.
  */
-const CONSUMED = Object.freeze(['expect', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions',
+const WEBSOCKET_HANDSHAKE = Object.freeze(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions',
   'sec-websocket-protocol', 'sec-websocket-accept'])
+
+/**
+ * What a client's Connection field may not remove: the target and the body's framing (RFC 9112 §3.2, §6). Listing
+ * them would make the app see a request without a Host, or a body of another length.
+ */
+const NOT_REMOVABLE = new Set(['host', 'content-length'])
 
 /** Header names listed in a Connection field (RFC 9110 §7.6.1), lower-cased. */
 export function connectionListed (headers: IncomingHttpHeaders | Record<string, unknown>): string[] {
@@ -28,9 +39,13 @@ export function connectionListed (headers: IncomingHttpHeaders | Record<string, 
   return value.split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '')
 }
 
-/** Backends (CGI, WSGI, PHP) fold `-` and `_` together, so X_Forwarded_User must die with X-Forwarded-User. */
-function normaliseName (name: string): string {
-  return name.toLowerCase().replaceAll('_', '-')
+/**
+ * A field name as CGI, WSGI, PHP and most frameworks see it: case folded, and `-`, `_`, `.` (and every other
+ * non-alphanumeric character a token may hold) alike, since they map them all to `_` (HTTP_X_FORWARDED_USER).
+ * X_Forwarded_User, X.Forwarded.User and x-forwarded-user must therefore die together.
+ */
+export function normaliseName (name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '-')
 }
 
 export interface ForwardingOptions {
@@ -48,14 +63,17 @@ export interface ForwardingOptions {
 /** Where OIDC_PASS_ACCESS_TOKEN puts the user's access token (oauth2-proxy's name); always stripped from clients. */
 export const ACCESS_TOKEN_HEADER = 'x-forwarded-access-token'
 
+/** The forwarding fields the proxy sets itself (RFC 7239 and the de-facto X-Forwarded-*). */
+const FORWARDING = Object.freeze(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded'])
+
 /** Normalised names of every client field the proxy drops or owns, computed once per configuration. */
 const strippedCache = new WeakMap<ForwardingOptions, ReadonlySet<string>>()
-function strippedNames (options: ForwardingOptions): ReadonlySet<string> {
+/** The set of normalised names a client may never send to the app (managed, hop-by-hop, consumed). */
+export function managedNames (options: ForwardingOptions): ReadonlySet<string> {
   let names = strippedCache.get(options)
   if (names === undefined) {
-    names = new Set([...HOP_BY_HOP, ...CONSUMED, normaliseName(options.userHeader), normaliseName(options.groupsHeader),
-      normaliseName(options.emailHeader), ACCESS_TOKEN_HEADER, 'x-forwarded-for', 'x-forwarded-host',
-      'x-forwarded-proto', 'x-real-ip', 'forwarded'].map(normaliseName))
+    names = new Set([...HOP_BY_HOP, ...CONSUMED, options.userHeader, options.groupsHeader, options.emailHeader,
+      ACCESS_TOKEN_HEADER, ...FORWARDING].map(normaliseName))
     strippedCache.set(options, names)
   }
   return names
@@ -88,24 +106,44 @@ const UNLISTABLE_RE = /[,\x00-\x1f\x7f]/
  * character cannot be listed unambiguously and is left out rather than split into two groups.
  */
 export function groupsValue (groups: readonly string[] | undefined): string | undefined {
-  const listable = groups?.filter((g) => g !== '' && !UNLISTABLE_RE.test(g))
+  const listable = groups?.filter((g) => g !== '' && !UNLISTABLE_RE.test(g)).map(identityValue)
   return listable === undefined || listable.length === 0 ? undefined : listable.join(',')
 }
 
+const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/
+
 /**
- * Builds the upstream request's headers from the client's, in place. The caller has already removed what the
- * client's `Connection` field lists (forward.ts, websocketRequestHeaders), so whatever is set here cannot be
- * stripped by a client.
+ * An identity value (user, e-mail, group) as header octets. RFC 9110 §5.5: a field value is octets, and only
+ * US-ASCII is safe to interpret; a name beyond it (Łukasz, šlice, Müller) travels as its UTF-8 bytes — what
+ * nginx's $remote_user and oauth2-proxy send — so every user who can log in reaches the app, and an app
+ * decodes the value as UTF-8 (WSGI: `value.encode('latin-1').decode('utf-8')`). undici writes header strings as
+ * Latin-1, one byte per character, hence the byte string. Control characters never get here: an identity that
+ * holds one is refused at authentication (auth/backend.ts isForwardable).
  */
-export function rewriteRequestHeaders (
-  request: Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host'>, headers: Record<string, string | string[] | undefined>,
-  identity: Identity | null, options: ForwardingOptions
-): Record<string, string | string[] | undefined> {
-  // What a trusted router (TRUST_PROXY) said about the hops before it; from anyone else it is ignored.
-  const priorHops = request.fromTrustedProxy ? request.headers['x-forwarded-for'] : undefined
-  const stripped = strippedNames(options)
-  for (const name of Object.keys(headers)) {
-    if (stripped.has(normaliseName(name))) delete headers[name]
+export function identityValue (value: string): string {
+  return PRINTABLE_ASCII_RE.test(value) ? value : Buffer.from(value, 'utf8').toString('latin1')
+}
+
+/** What the header rewrite reads of a request (Fastify's, after TRUST_PROXY has been applied). */
+export type ForwardedRequest = Pick<FastifyRequest, 'headers' | 'clientAddress' | 'peerAddress' | 'fromTrustedProxy' | 'protocol' | 'host' | 'identity'>
+
+/**
+ * The headers of the request to the app, built from the client's: what its Connection lists, hop-by-hop and
+ * consumed fields and every spelling of a field the proxy manages are left out first, so whatever is set
+ * afterwards can be neither forged nor stripped by a client; then Host (passed through), the forwarding fields
+ * (RFC 7239), the identity, and — only for a tunnelled WebSocket upgrade — the handshake (RFC 6455 §4.1).
+ */
+export function upstreamRequestHeaders (request: ForwardedRequest, options: ForwardingOptions, upgrade: boolean): Record<string, string | string[]> {
+  const client = request.headers
+  const listed = connectionListed(client)
+  const managed = managedNames(options)
+  const headers: Record<string, string | string[]> = {}
+  for (const name in client) {
+    const value = client[name]
+    if (value === undefined || managed.has(normaliseName(name))) continue
+    if (listed.length > 0 && listed.includes(name) && !NOT_REMOVABLE.has(name)) continue
+    if (!upgrade && WEBSOCKET_HANDSHAKE.includes(name)) continue
+    headers[name] = value
   }
   if (!options.forwardAuthorization) delete headers.authorization
   if (options.sessionCookie !== undefined && typeof headers.cookie === 'string') {
@@ -114,16 +152,16 @@ export function rewriteRequestHeaders (
     if (cookie === '') delete headers.cookie
     else headers.cookie = cookie
   }
-
-  // Host is passed through (as oauth2-proxy does): apps build absolute URLs and check Origin against it.
-  const hostHeader = request.headers.host
-  if (hostHeader !== undefined) headers.host = hostHeader
+  // An upgrade's own Connection/Upgrade pair for the hop to the app (RFC 9110 §7.8) is written by undici, from the
+  // dispatch's `upgrade: 'websocket'` (forward.ts): it refuses them among the headers.
 
   // Fastify applies TRUST_PROXY: clientAddress, protocol and host come from X-Forwarded-* only when the
   // connection is from a trusted router, and from the connection itself otherwise.
+  const priorHops = request.fromTrustedProxy ? client['x-forwarded-for'] : undefined
+  const hostHeader = client.host
+  const host = hostHeader === undefined && !request.fromTrustedProxy ? undefined : request.host
   const clientAddress = request.clientAddress
   const proto = request.protocol
-  const host = hostHeader === undefined && !request.fromTrustedProxy ? undefined : request.host
   const peer = request.peerAddress
   headers['x-forwarded-for'] = typeof priorHops === 'string' && priorHops !== '' ? `${priorHops}, ${peer}` : peer
   headers['x-real-ip'] = clientAddress
@@ -133,24 +171,15 @@ export function rewriteRequestHeaders (
   // rather than quoted, so a client cannot inject extra Forwarded parameters through it.
   const hostParam = host !== undefined && AUTHORITY_RE.test(host) ? `;host="${host}"` : ''
   headers.forwarded = `for=${forwardedNode(clientAddress)};proto=${proto}${hostParam}`
+  const identity: Identity | null = request.identity
   if (identity !== null) {
-    headers[options.userHeader.toLowerCase()] = identity.user
+    headers[options.userHeader.toLowerCase()] = identityValue(identity.user)
     const groups = groupsValue(identity.groups)
     if (groups !== undefined) headers[options.groupsHeader.toLowerCase()] = groups
-    if (identity.email !== undefined) headers[options.emailHeader.toLowerCase()] = identity.email
+    if (identity.email !== undefined) headers[options.emailHeader.toLowerCase()] = identityValue(identity.email)
     if (identity.accessToken !== undefined) headers[ACCESS_TOKEN_HEADER] = identity.accessToken
   }
   return headers
-}
-
-/**
- * Headers for the proxy's own WebSocket handshake with the app: the client's (Origin, cookies, …) under the
- * same rules as HTTP, so the app sees the same identity headers and nothing a client could forge.
- */
-export function websocketRequestHeaders (request: Parameters<typeof rewriteRequestHeaders>[0] & Pick<FastifyRequest, 'identity'>, options: ForwardingOptions): Record<string, string | string[] | undefined> {
-  const headers: Record<string, string | string[] | undefined> = { ...request.headers }
-  for (const name of connectionListed(headers)) delete headers[name]
-  return rewriteRequestHeaders(request, headers, request.identity, options)
 }
 
 const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP)
@@ -158,4 +187,30 @@ const HOP_BY_HOP_SET: ReadonlySet<string> = new Set(HOP_BY_HOP)
 /** Whether a (lower-case) field name is hop-by-hop (RFC 9110 §7.6.1), never relayed in either direction. */
 export function isHopByHop (name: string): boolean {
   return HOP_BY_HOP_SET.has(name)
+}
+
+/**
+ * The response's header list for `writeHead`, flat [name, value, …]: the app's fields without the hop-by-hop ones
+ * and whatever the app's Connection lists (RFC 9110 §7.6.1); repeated fields (Set-Cookie) stay separate. Fields
+ * the proxy set before the app answered (a renewed session's Set-Cookie) are kept unless the app sent the same
+ * field; Set-Cookie from both is sent. `extra` is appended last (Connection: close while draining; the
+ * Upgrade/Connection pair of a relayed 101).
+ */
+export function responseHeaders (app: Record<string, string | string[] | undefined>, own: Record<string, number | string | readonly string[] | undefined>, extra: readonly string[] = []): string[] {
+  const listed = connectionListed(app)
+  const out: string[] = []
+  for (const name in own) {
+    const value = own[name]
+    if (value === undefined || (name !== 'set-cookie' && app[name] !== undefined)) continue
+    if (typeof value === 'object') for (const v of value) out.push(name, v)
+    else out.push(name, String(value))
+  }
+  for (const name in app) {
+    const value = app[name]
+    if (value === undefined || isHopByHop(name) || (listed.length > 0 && listed.includes(name))) continue
+    if (typeof value === 'string') out.push(name, value)
+    else for (const v of value) out.push(name, v)
+  }
+  out.push(...extra)
+  return out
 }

@@ -1,45 +1,35 @@
-// Forwarding to the app: HTTP through our undici forwarder (forward.ts), WebSockets through @fastify/http-proxy,
-// both behind the same hooks; `Expect: 100-continue` answered after authentication.
-import httpProxy from '@fastify/http-proxy'
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+// Forwarding to the app: one route for every path and forwarded method, one handler (forward.ts) for plain HTTP
+// and WebSocket upgrades alike, behind the same hooks (request guard, authentication). No other route, plugin or
+// library forwards anything: @fastify/http-proxy was removed because its WebSocket mode answered the client's
+// handshake itself before asking the app, and a request with an Upgrade header Node did not take as an upgrade
+// went through @fastify/reply-from with the client's headers untouched (docs/security.md).
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.ts'
 import type { ProxyMetrics } from '../metrics.ts'
 import { BodyReclaimer } from './body-reclaim.ts'
 import { forward, type ForwardContext } from './forward.ts'
-import { websocketRequestHeaders, type ForwardingOptions } from './headers.ts'
+import type { ForwardingOptions } from './headers.ts'
+import { FORWARDED_METHODS } from './request-guard.ts'
+import type { Tunnels, TunnelSummary } from './tunnel.ts'
+import { installUpgrades } from './upgrade.ts'
 import { createUpstreamPool, type UpstreamState } from './upstream.ts'
-
-/**
- * Every method Fastify routes, except TRACE (it would echo the client's credentials back, the XST attack)
- * and CONNECT (a tunnel past the app). Those get 405 from the not-found handler.
- */
-export const FORWARDED_METHODS = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'QUERY'])
 
 export interface ProxyPluginOptions {
   readonly upstream: Config['upstream']
+  readonly client: Config['client']
   readonly forwarding: ForwardingOptions
   readonly state: UpstreamState
   readonly metrics: ProxyMetrics
-  /** Open proxied WebSockets (client side), for metrics and graceful shutdown. */
-  readonly websockets: Set<ProxiedSocket>
+  readonly tunnels: Tunnels
   /** Logs a response that broke after its headers went out (the request log's streamError). */
   readonly streamError: ForwardContext['streamError']
+  /** The tunnel's handshake (101) counted, and its one log line when it ends (the request log). */
+  readonly tunnelOpened: (request: FastifyRequest, reply: FastifyReply) => void
+  readonly tunnelEnded: (request: FastifyRequest, reply: FastifyReply, summary: TunnelSummary) => void
 }
 
-/** What shutdown needs of a proxied WebSocket (the client side of the link). */
-export interface ProxiedSocket { close (code?: number, reason?: string): void }
-
-/** The query exactly as the client sent it: http-proxy would re-serialise it (reordering, re-encoding). */
-function rawQuery (_search: string | undefined, url: string): string {
-  const q = url.indexOf('?')
-  return q === -1 ? '' : url.slice(q + 1)
-}
-
-type ConstraintStrategy = Parameters<FastifyInstance['addConstraintStrategy']>[0]
-/** The router's handler type, as a constraint strategy stores it. */
-type RouteHandler = Parameters<ReturnType<ConstraintStrategy['storage']>['set']>[1]
-
+// eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) => {
   // Bodies are streamed, never parsed: every content type is left unread for the forwarder to stream.
   app.removeAllContentTypeParsers()
@@ -53,48 +43,27 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
     done()
   })
 
-  // Plain HTTP: our forwarder, on every path for every forwarded method.
+  installUpgrades(app)
   const pool = createUpstreamPool(opts.upstream)
-  app.addHook('onClose', async () => { await pool.destroy() })
-  const context: ForwardContext = { pool, forwarding: opts.forwarding, state: opts.state, metrics: opts.metrics, streamError: opts.streamError, reclaim: new BodyReclaimer() }
+  const uploadPool = createUpstreamPool(opts.upstream)
+  app.addHook('onClose', async () => {
+    opts.tunnels.endAll()
+    await Promise.all([pool.destroy(), uploadPool.destroy()])
+  })
+  const context: ForwardContext = {
+    pool,
+    uploadPool,
+    forwarding: opts.forwarding,
+    state: opts.state,
+    metrics: opts.metrics,
+    bodyIdleMs: opts.client.bodyTimeoutMs,
+    tunnel: { tunnels: opts.tunnels, idleMs: opts.client.websocketIdleMs, tunnelOpened: opts.tunnelOpened, tunnelEnded: opts.tunnelEnded },
+    streamError: opts.streamError,
+    reclaim: new BodyReclaimer()
+  }
   for (const url of ['/', '/*']) {
     app.route({ method: [...FORWARDED_METHODS], url, handler: (request, reply) => { forward(context, request, reply) } })
   }
-
-  // WebSockets: @fastify/http-proxy, on routes that only upgrade requests reach (the `upgrade` constraint).
-  app.addConstraintStrategy({
-    name: 'upgrade',
-    storage () {
-      const routes = new Map<unknown, RouteHandler>()
-      return { get: (key: unknown) => routes.get(key) ?? null, set: (key: unknown, value: RouteHandler) => { routes.set(key, value) } }
-    },
-    deriveConstraint: (req: { headers: Record<string, unknown> }) => req.headers.upgrade === undefined ? undefined : 'websocket',
-    mustMatchWhenDerived: true
-  })
-  const proxyOptions: Parameters<typeof httpProxy>[1] = {
-    upstream: opts.upstream.url,
-    httpMethods: ['GET'],
-    constraints: { upgrade: 'websocket' },
-    disableRequestLogging: true,
-    proxyPayloads: false, // our content-type parser above already leaves bodies unread
-    // The upgrade request passes through the same hooks (path guard, authentication) first.
-    websocket: true,
-    wsClientOptions: {
-      // http-proxy's own default forwards only the cookie; apps (Jupyter) also check Origin and need the
-      // identity headers. The option exists at run time but is missing from http-proxy's types.
-      ...({ rewriteRequestHeaders: (_headers: object, request: FastifyRequest) => websocketRequestHeaders(request, opts.forwarding) } as object),
-      queryString: rawQuery
-    },
-    wsHooks: {
-      onConnect: (_context, source) => {
-        opts.state.seen = true
-        const socket: ProxiedSocket = source
-        opts.websockets.add(socket)
-        source.once('close', () => { opts.websockets.delete(socket) })
-      }
-    }
-  }
-  await app.register(httpProxy, proxyOptions)
 }
 
 export default fp(proxyPlugin, { name: 'auth-proxy-forwarding', fastify: '5.x' })

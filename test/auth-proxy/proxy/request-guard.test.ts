@@ -1,6 +1,6 @@
 // Path confusion: the proxy must never authorise one path while the app serves another.
 import t from 'tap'
-import { unsafePathReason } from '../../../services/auth-proxy/src/proxy/path-guard.ts'
+import { unsafePathReason } from '../../../services/auth-proxy/src/proxy/request-guard.ts'
 import { basic, send } from '../../helpers/http.ts'
 import { startProxy } from '../../helpers/proxy.ts'
 import { startUpstream } from '../../helpers/upstream.ts'

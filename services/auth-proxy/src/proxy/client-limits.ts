@@ -1,0 +1,60 @@
+// What one client may take of the proxy, and the answers to requests Node's parser refuses.
+//
+// Slowloris (Node CVE-2019-5737, CVE-2020-8251): Node enforces headersTimeout and requestTimeout only when it
+// checks its connections, every 30 s by default — a header trickled one line every 5 s was held 74-89 s. Checked
+// every second here, each limit holds to within a second. The body's idle limit is request-body.ts'; a tunnel's is
+// tunnel.ts'. Which requests are WebSocket upgrades is upgrade.ts' shouldUpgradeCallback.
+import type { ServerOptions } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Config } from '../config.ts'
+import { BadRequestError, HeadersTooLargeError, PayloadTooLargeError, RequestTimeoutError } from '../errors.ts'
+import { isWebSocketUpgrade } from './upgrade.ts'
+
+/** How often Node checks every connection against the header and request timeouts. */
+export const CLIENT_CHECK_INTERVAL_MS = 1_000
+
+/** Options for http(s).createServer: timeouts and which upgrades are upgrades. */
+export function serverOptions (client: Config['client']): ServerOptions {
+  return {
+    headersTimeout: client.headerTimeoutMs,
+    requestTimeout: client.requestTimeoutMs,
+    connectionsCheckingInterval: CLIENT_CHECK_INTERVAL_MS,
+    shouldUpgradeCallback: isWebSocketUpgrade
+  }
+}
+
+/** Node's parser error codes → the answer (Node's own mapping, with our codes and body). */
+function answerFor (code: string | undefined): Error & { statusCode?: number } {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW': return new HeadersTooLargeError()
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return new PayloadTooLargeError() // CVE-2024-22019's limit
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return new RequestTimeoutError()
+    default: return new BadRequestError()
+  }
+}
+
+const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' }
+
+/**
+ * Fastify's clientErrorHandler: a request Node could not parse (malformed, too large, too slow) gets a short
+ * coded answer and the connection closes. Nothing is written when a response is already under way on that
+ * connection — bytes of a second status line would corrupt it — and nothing when the client is gone.
+ */
+export function clientErrorHandler (onError: (status: number) => void): (err: NodeJS.ErrnoException, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) { socket.destroy(); return }
+    const answer = answerFor(err.code)
+    const status = answer.statusCode ?? 400
+    onError(status)
+    const inProgress = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage
+    if (socket.writable && inProgress?.headersSent !== true) {
+      const body = `${status} ${answer.message} (${(answer as { code?: string }).code ?? ''})\n`
+      socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      // A client that never reads its answer must not keep the socket.
+      setTimeout(() => { socket.destroy() }, CLIENT_CHECK_INTERVAL_MS).unref()
+    } else {
+      socket.destroy()
+    }
+  }
+}

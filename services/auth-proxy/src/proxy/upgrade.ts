@@ -1,0 +1,49 @@
+// Which requests are upgrades, and how they join the one request path. Node's parser flags a request as an
+// upgrade when it carries `Upgrade` and an `upgrade` token in Connection; `isWebSocketUpgrade` (the server's
+// shouldUpgradeCallback) then keeps only WebSocket handshakes as such (RFC 6455 §4.1: GET, HTTP/1.1,
+// `Upgrade: websocket`, no body). Everything else — h2c (RFC 7540 §3.2, the h2c-smuggling vector), `Upgrade: foo`,
+// two Upgrade values, a handshake with a body — is an ordinary request: Node emits it as one, and the header
+// rewrite removes Upgrade as the hop-by-hop field it is, as nginx does. A request whose Connection token Node does
+// not recognise (`upgrade` + U+00A0) never was an upgrade and takes the same ordinary path.
+//
+// An accepted handshake arrives on 'upgrade' with the socket detached from Node's HTTP parser. It is handed to
+// Fastify's router with a response bound to that socket — as @fastify/websocket does — so the request guard,
+// authentication and the forward handler run exactly as for any request. Whatever is answered on that socket
+// (401, the app's refusal) ends the connection; only a tunnel keeps it. CONNECT takes the same route to its 405.
+import { ServerResponse, type IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+
+export function isWebSocketUpgrade (req: IncomingMessage): boolean {
+  const upgrade = req.headers.upgrade
+  return req.method === 'GET' && req.httpVersion === '1.1' && typeof upgrade === 'string' &&
+    upgrade.trim().toLowerCase() === 'websocket' &&
+    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+}
+
+/** Whether Node took the request as an upgrade (`IncomingMessage.upgrade`, documented but missing from the types). */
+export function isUpgraded (req: IncomingMessage): boolean {
+  return (req as IncomingMessage & { upgrade?: boolean }).upgrade === true
+}
+
+/** Routes `req` on `socket` (no HTTP parser left on it) through Fastify; the connection closes after the answer. */
+function routeDetached (app: FastifyInstance, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  // Always a net.Socket (a TLSSocket with TLS_CERT_FILE): typed as a Duplex by the event.
+  if (!(socket instanceof Socket)) { socket.destroy(); return }
+  // Bytes the client sent after its handshake are its first frames: kept for the app, read only once it switched.
+  if (head.length > 0) socket.unshift(head)
+  // Node removed its own listeners with the parser; an error on this socket must not become an uncaught one.
+  socket.on('error', () => { socket.destroy() })
+  const res = new ServerResponse(req)
+  res.shouldKeepAlive = false // answers carry Connection: close: nothing could read a next request
+  res.assignSocket(socket)
+  res.once('finish', () => { socket.end() })
+  app.routing(req, res)
+}
+
+export function installUpgrades (app: FastifyInstance): void {
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { routeDetached(app, req, socket, head) })
+  // Without a listener Node would drop CONNECT without a word; routed, it gets its 405 like TRACE.
+  app.server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => { routeDetached(app, req, socket, head) })
+}

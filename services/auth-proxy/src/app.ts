@@ -20,7 +20,7 @@ import { clientErrorHandler, serverOptions } from './proxy/client-limits.ts'
 import proxy from './proxy/proxy.ts'
 import { rejectUnsafeRequest } from './proxy/request-guard.ts'
 import { Tunnels } from './proxy/tunnel.ts'
-import { isUpgraded } from './proxy/upgrade.ts'
+import { closesConnection, isUpgraded } from './proxy/upgrade.ts'
 import type { UpstreamState } from './proxy/upstream.ts'
 import { RequestLogController } from './request-log.ts'
 import { lazySchemaCompilers } from './schema-compilers.ts'
@@ -121,9 +121,10 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     done(rejectUnsafeRequest(request))
   })
 
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    // Shutting down: every answer, including those of requests already under way, ends its connection.
-    if (app.draining) void reply.header('connection', 'close')
+  app.addHook('onSend', (request, reply, payload, done) => {
+    // Shutting down: every answer, including those of requests already under way, ends its connection; so does
+    // the answer to a declined upgrade (upgrade.ts).
+    if (app.draining || closesConnection(request.raw)) void reply.header('connection', 'close')
     done(null, payload)
   })
 

@@ -21,7 +21,7 @@ import type { BodyReclaimer } from './body-reclaim.ts'
 import { responseHeaders, upstreamRequestHeaders, type ForwardingOptions } from './headers.ts'
 import { prepareBody, watchBodyIdle, type BodyTimeout, type PreparedBody } from './request-body.ts'
 import { openTunnel, type TunnelContext } from './tunnel.ts'
-import { isUpgraded } from './upgrade.ts'
+import { closesConnection, isUpgraded } from './upgrade.ts'
 import { upstreamError, type UpstreamState } from './upstream.ts'
 
 export interface ForwardContext {
@@ -102,8 +102,9 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const reply = this.#reply
     const res = reply.raw
     // Headers first: should Node refuse a field, undici turns the throw into an abort and the client gets a 502
-    // through the still un-hijacked reply. Shutting down: every answer ends its connection.
-    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), reply.server.draining ? ['connection', 'close'] : []))
+    // through the still un-hijacked reply. Shutting down, or after a declined upgrade: the connection ends.
+    const close = reply.server.draining || closesConnection(this.#request.raw)
+    res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), close ? ['connection', 'close'] : []))
     reply.hijack()
     this.#relaying = true
     if (res.writableNeedDrain) this.#pauseUntilDrained(controller)

@@ -82,8 +82,16 @@ class Tunnel {
         to.once('drain', () => { from.resume() })
       }
     })
-    // A half-close is passed on (the other side may still be sending); a full close ends the tunnel.
-    from.once('end', () => { this.#closedBy ??= side; to.end() })
+    // A half-close is passed on — the other side may still send its Close frame back — but WebSocket has no
+    // use for a half-open connection beyond that: LINGER_MS later both are closed, whoever kept theirs open.
+    const ended = (): void => {
+      this.#closedBy ??= side
+      to.end()
+      setTimeout(() => { this.#destroy() }, LINGER_MS).unref()
+    }
+    // The client may have half-closed before the app answered: its end was read with the handshake, long gone.
+    if (from.readableEnded || !from.readable) ended()
+    else from.once('end', ended)
     from.once('error', () => { this.#closedBy ??= 'error'; this.#destroy() })
     from.once('close', () => { this.#closedBy ??= side; this.#finish(to) })
   }

@@ -27,6 +27,15 @@ export function isUpgraded (req: IncomingMessage): boolean {
   return (req as IncomingMessage & { upgrade?: boolean }).upgrade === true
 }
 
+/**
+ * A request Node's parser flagged as an upgrade and the proxy declined (not a WebSocket handshake), or one carrying
+ * Upgrade that was no upgrade at all. Its connection is closed after the answer: Node drops whatever the client
+ * pipelined behind a declined upgrade in the same packet, so the connection's state is no longer one to trust.
+ */
+export function closesConnection (req: IncomingMessage): boolean {
+  return req.headers.upgrade !== undefined && !isUpgraded(req)
+}
+
 /** Routes `req` on `socket` (no HTTP parser left on it) through Fastify; the connection closes after the answer. */
 function routeDetached (app: FastifyInstance, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   // Always a net.Socket (a TLSSocket with TLS_CERT_FILE): typed as a Duplex by the event.

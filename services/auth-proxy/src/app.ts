@@ -117,8 +117,11 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
       metrics.inFlight++
       reply.raw.once('close', () => { metrics.inFlight-- })
     }
-    // Before authentication, as nginx does: a malformed request is refused whoever sends it.
-    done(rejectUnsafeRequest(request))
+    // Before authentication, as nginx does: a malformed request is refused whoever sends it, and its connection
+    // is not trusted with another.
+    const refused = rejectUnsafeRequest(request)
+    if (refused !== undefined) void reply.header('connection', 'close')
+    done(refused)
   })
 
   app.addHook('onSend', (request, reply, payload, done) => {

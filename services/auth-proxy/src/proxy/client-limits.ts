@@ -19,6 +19,8 @@ export function serverOptions (client: Config['client']): ServerOptions {
     headersTimeout: client.headerTimeoutMs,
     requestTimeout: client.requestTimeoutMs,
     connectionsCheckingInterval: CLIENT_CHECK_INTERVAL_MS,
+    // The request guard refuses an HTTP/1.1 request without Host itself, with a coded answer and a log line.
+    requireHostHeader: false,
     shouldUpgradeCallback: isWebSocketUpgrade
   }
 }

@@ -4,8 +4,8 @@
 // Paths: URL normalisers (WHATWG URL, the app's router) resolve dot-segments — including percent-encoded ones
 // like %2e%2e — and some treat `\` as `/`, so such a path could be authorised as one thing and served as another.
 // A fragment is never part of a request target (RFC 9112 §3.2) and some routers drop it. Nothing legitimate needs
-// any of these: 400. Host: exactly one (RFC 9112 §3.2: more is a 400) — Node keeps the first of several, an app
-// behind another hop might take the last. A method the proxy does not forward is left alone here: it is
+// any of these: 400. Host: exactly one on HTTP/1.1 (RFC 9112 §3.2: none or more is a 400) — Node keeps the first
+// of several, an app behind another hop might take the last. A method the proxy does not forward is left alone here: it is
 // authenticated like any request and then refused with 405 (error-handler.ts), so its target (CONNECT's
 // authority-form) never matters.
 import type { FastifyRequest } from 'fastify'
@@ -51,6 +51,7 @@ export function hostCount (rawHeaders: readonly string[]): number {
 /** The error to answer `request` with before anything else, or undefined when it may go on. */
 export function rejectUnsafeRequest (request: Pick<FastifyRequest, 'method' | 'url' | 'raw'>): Error | undefined {
   if (!FORWARDED.has(request.method)) return undefined
-  if (hostCount(request.raw.rawHeaders) > 1) return new BadRequestError()
+  const hosts = hostCount(request.raw.rawHeaders)
+  if (hosts > 1 || (hosts === 0 && request.raw.httpVersion === '1.1')) return new BadRequestError()
   return unsafePathReason(request.url) === undefined ? undefined : new BadRequestError()
 }

@@ -14,6 +14,7 @@ import { FailureThrottle } from './auth/throttle.ts'
 import type { CachedBackend } from './auth/verify-cache.ts'
 import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
+import { MethodNotAllowedError } from './errors.ts'
 import { loggerOptions } from './log.ts'
 import { ProxyMetrics } from './metrics.ts'
 import { clientErrorHandler, serverOptions } from './proxy/client-limits.ts'
@@ -79,7 +80,8 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const fastifyOptions: FastifyServerOptions = {
     logger: { ...loggerOptions(config.logLevel), ...(options.logStream !== undefined && { stream: options.logStream }) },
     logController: requestLog, // one line per request instead of two
-    frameworkErrors: (err, request, reply) => { handleError(err, request, reply) },
+    // CONNECT's authority-form target is no URL to Fastify's router: it is refused as the method it is.
+    frameworkErrors: (err, request, reply) => { handleError(request.method === 'CONNECT' ? new MethodNotAllowedError() : err, request, reply) },
     requestIdHeader: false, // a client must not choose the id we log under
     schemaController: { compilersFactory: lazySchemaCompilers },
     genReqId: nextRequestId,

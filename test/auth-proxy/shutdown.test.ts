@@ -95,3 +95,24 @@ t.test('WebSockets get SHUTDOWN_TIMEOUT, then a 1001 "going away" close, and the
   t.ok(after >= 900, `kept open through delay and timeout (${after} ms)`)
   t.equal(await child.exited, 0)
 })
+
+t.test('WebSockets closed by their clients before SIGTERM leave nothing to wait for: the drain ends at once', async (t) => {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+  await new Promise((resolve) => wss.once('listening', resolve))
+  const address = wss.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  const { site, child } = await startProxyProcess(`http://127.0.0.1:${address.port}`, { SHUTDOWN_DELAY: '0', SHUTDOWN_TIMEOUT: '10s' })
+  t.teardown(async () => { child.process.kill('SIGKILL'); await new Promise((resolve) => { wss.close(resolve) }) })
+  for (let i = 0; i < 5; i++) {
+    const ws = new WebSocket(`${site.replace('http', 'ws')}/ws`, { headers: { authorization: AUTH } })
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
+    if (i % 2 === 0) ws.terminate(); else ws.close()
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const started = Date.now()
+  child.process.kill('SIGTERM')
+  t.equal(await child.exited, 0)
+  const took = Date.now() - started
+  t.ok(took < 2_000, `exited ${took} ms after SIGTERM (SHUTDOWN_TIMEOUT is 10 s)`)
+  t.match(child.stdout, /"websockets":0,"msg":"drained"/)
+})

@@ -21,7 +21,7 @@ import { clientErrorHandler, serverOptions } from './proxy/client-limits.ts'
 import proxy from './proxy/proxy.ts'
 import { rejectUnsafeRequest } from './proxy/request-guard.ts'
 import { Tunnels } from './proxy/tunnel.ts'
-import { closesConnection, isUpgraded } from './proxy/upgrade.ts'
+import { closesConnection, isUpgraded, supportsUpgradeControl } from './proxy/upgrade.ts'
 import type { UpstreamState } from './proxy/upstream.ts'
 import { RequestLogController } from './request-log.ts'
 import { lazySchemaCompilers } from './schema-compilers.ts'
@@ -66,6 +66,9 @@ export interface BuildOptions {
 }
 
 export function buildApp (config: Config, options: BuildOptions = {}): FastifyInstance {
+  if (!supportsUpgradeControl()) {
+    throw new Error(`Node.js ${process.version} is too old: the proxy needs Node.js 22.21+ or 24.9+ to decide which upgrades are WebSockets (run ". scripts/node24.sh" for Node 24)`)
+  }
   const trusted = config.trustProxy.length > 0 ? proxyAddr.compile([...config.trustProxy]) : () => false
   const tunnels = new Tunnels()
   const state: UpstreamState = { seen: false }

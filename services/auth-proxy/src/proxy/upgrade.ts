@@ -10,10 +10,19 @@
 // Fastify's router with a response bound to that socket — as @fastify/websocket does — so the request guard,
 // authentication and the forward handler run exactly as for any request. Whatever is answered on that socket
 // (401, the app's refusal) ends the connection; only a tunnel keeps it. CONNECT takes the same route to its 405.
-import { ServerResponse, type IncomingMessage } from 'node:http'
+import { Server, ServerResponse, type IncomingMessage } from 'node:http'
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+
+/**
+ * Node.js 22.21+ / 24.9+ let the server decide which upgrades are upgrades (shouldUpgradeCallback). Older ones
+ * would hand every Upgrade (h2c included) to the upgrade path: the proxy refuses to start on them.
+ */
+export function supportsUpgradeControl (): boolean {
+  const decide = (): boolean => false
+  return (new Server({ shouldUpgradeCallback: decide }) as Server & { shouldUpgradeCallback?: unknown }).shouldUpgradeCallback === decide
+}
 
 export function isWebSocketUpgrade (req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade

@@ -144,7 +144,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     credentials = backend
     instance.decorate('credentials', backend)
     instance.addHook('onClose', async () => { await backend.close() })
-    if (loaded.basic) await instance.register(basicAuth, { backend, realm: config.auth.realm })
+    if (loaded.basic) await instance.register(basicAuth, { backend, throttle, realm: config.auth.realm })
     let login: OidcLogin | undefined
     if (loaded.oidc !== undefined && config.auth.session !== undefined) {
       // Loaded only when configured (jose, openid-client): start-up time matters to a sidecar.

@@ -15,8 +15,12 @@ export const AUTH_DEFAULTS = Object.freeze({
   // cannot signal a change for (LDAP) keeps working from cache.
   VERIFY_CACHE_SIZE: 1_000,
   VERIFY_CACHE_TTL_MS: 5 * 60_000,
-  // 10 wrong passwords a minute per client: room for a lab of typists behind one NAT, ~14k guesses a day at most.
+  // 10 wrong passwords a minute per client and user name: a typist's patience; ~14k guesses a day at most.
   AUTH_FAILURE_LIMIT: 10,
+  // 50 a minute per client whatever the names: a lab behind one NAT rarely fails that often; a sprayer does.
+  AUTH_FAILURE_CLIENT_LIMIT: 50,
+  // 20 a minute per user name from everywhere, then that account is slowed (auth/throttle.ts).
+  AUTH_FAILURE_ACCOUNT_LIMIT: 20,
   AUTH_FAILURE_WINDOW_MS: 60_000,
   AUTH_FAILURE_MAX_CLIENTS: 10_000 // ~1 MB at most, whatever the flood of addresses
 })
@@ -59,7 +63,13 @@ export interface AuthConfig {
   readonly forwardAuthorization: boolean
   readonly htpasswdReloadMs: number
   readonly cache: { readonly maxEntries: number, readonly ttlMs: number }
-  readonly throttle: { readonly limit: number, readonly windowMs: number, readonly maxClients: number }
+  readonly throttle: {
+    readonly limit: number
+    readonly clientLimit: number
+    readonly accountLimit: number
+    readonly windowMs: number
+    readonly maxClients: number
+  }
 }
 
 // RFC 9110 §5.1: field-name = token; tchar excludes separators and whitespace.
@@ -185,6 +195,8 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
     },
     throttle: {
       limit: r.integer('AUTH_FAILURE_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_LIMIT, 0, 1_000_000),
+      clientLimit: r.integer('AUTH_FAILURE_CLIENT_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_CLIENT_LIMIT, 1, 1_000_000),
+      accountLimit: r.integer('AUTH_FAILURE_ACCOUNT_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_ACCOUNT_LIMIT, 1, 1_000_000),
       windowMs: r.durationMs('AUTH_FAILURE_WINDOW', AUTH_DEFAULTS.AUTH_FAILURE_WINDOW_MS),
       maxClients: r.integer('AUTH_FAILURE_MAX_CLIENTS', AUTH_DEFAULTS.AUTH_FAILURE_MAX_CLIENTS, 1, 10_000_000)
     }

@@ -5,7 +5,9 @@
 //   4. `Authorization: Basic` against htpasswd / static / LDAP (RFC 7617);
 //   5. nothing usable: a browser navigating is sent to the provider's login (OpenID Connect), anything else gets
 //      401 with a challenge for each method on offer.
-// The failure throttle is checked first, so a blocked client costs nothing, and counts every bad credential.
+// The failure throttle (auth/throttle.ts) refuses a blocked guess before any hashing and counts every bad
+// credential: for Basic inside the credential check (basic-auth.ts, which knows the user name), for bearer tokens
+// here.
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PublicPath } from '../config.ts'
@@ -72,10 +74,10 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     try {
       const identity = await login.client.verifyBearer(token)
       request.identity = { user: identity.user, backend: OIDC_BACKEND_NAME, groups: identity.groups, ...(identity.email !== undefined && { email: identity.email }), ...(login.client.config.passAccessToken && { accessToken: token }) }
-      throttle.success(request.clientAddress)
+      throttle.success(request.clientAddress, '')
     } catch (err) {
       if (err instanceof ProviderUnavailable) throw unavailable(request, reply, err)
-      throttle.failure(request.clientAddress)
+      throttle.failure(request.clientAddress, '')
       if (err instanceof AccessDenied) {
         request.authFailure = 'denied'
         throw new ForbiddenError()
@@ -100,18 +102,18 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
       if (err === undefined) {
         const refused = unforwardable(request)
         if (refused !== undefined) { done(refused); return }
-        throttle.success(request.clientAddress)
-      } else if (request.authFailure === 'invalid' || request.authFailure === 'malformed' || request.authFailure === 'denied') {
-        // A browser's first request carries no credentials: that is not a guess, so it is not counted.
-        throttle.failure(request.clientAddress)
+      } else if (request.authFailure === 'malformed') {
+        // Counted against the client (no user name to count it against). Wrong passwords were counted by the
+        // credential check; a browser's first request carries no credentials: that is not a guess at all.
+        throttle.failure(request.clientAddress, '')
       }
       done(err)
     })
   }
 
-  /** Refuses a client over AUTH_FAILURE_LIMIT, before any hashing or token validation: it costs us nothing. */
+  /** Refuses a bearer token from a client over its failure limits before validating it: it costs us nothing. */
   function throttled (request: FastifyRequest, reply: FastifyReply): Error | undefined {
-    const wait = throttle.retryAfter(request.clientAddress)
+    const wait = throttle.retryAfter(request.clientAddress, '')
     if (wait === 0) return undefined
     request.authFailure = 'throttled'
     void reply.header('retry-after', String(wait))
@@ -135,8 +137,6 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
     // Basic only (the common sidecar): a callback hook, no promise per request.
     app.addHook('onRequest', function (request, reply, done) {
       if (isPublic(request.method, request.url, opts.publicPaths)) { done(); return }
-      const refused = throttled(request, reply)
-      if (refused !== undefined) { done(refused); return }
       basic(this, request, reply, done)
     })
     return
@@ -144,8 +144,6 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
 
   app.addHook('onRequest', async function (request, reply) {
     if (exempt(request)) return
-    const refused = throttled(request, reply)
-    if (refused !== undefined) throw refused
     const method = scheme(request.headers.authorization)
     let identity: Identity | null
     try {
@@ -160,6 +158,8 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
       return
     }
     if (method === 'bearer') {
+      const blocked = throttled(request, reply)
+      if (blocked !== undefined) throw blocked
       await bearer(request, reply, oidc)
       const refused = unforwardable(request)
       if (refused !== undefined) throw refused

@@ -4,8 +4,9 @@
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { BackendUnavailableError, UnauthorizedError } from '../errors.ts'
+import { BackendUnavailableError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
 import { AccessDenied, type CredentialBackend, type Identity } from './backend.ts'
+import type { FailureThrottle } from './throttle.ts'
 import type { CachedBackend } from './verify-cache.ts'
 
 /** Retry-After on a 503 from a backend that could not decide: about one directory health check away. */
@@ -13,6 +14,7 @@ export const BACKEND_RETRY_AFTER_SECONDS = 5
 
 export interface BasicAuthPluginOptions {
   readonly backend: CachedBackend
+  readonly throttle: FailureThrottle
   readonly realm: string
 }
 
@@ -37,21 +39,45 @@ async function check (backend: CredentialBackend, user: string, password: string
 }
 
 const basicAuthPlugin: FastifyPluginAsync<BasicAuthPluginOptions> = async (app, opts) => {
-  const { backend } = opts
+  const { backend, throttle } = opts
+
+  /** Asks the backend, and counts the verdict for the throttle (a backend that could not decide counts nothing). */
+  function verify (user: string, password: string, request: FastifyRequest, done: (err?: Error) => void): void {
+    check(backend, user, password, request).then((err) => {
+      if (err === undefined) throttle.success(request.clientAddress, user)
+      else throttle.failure(request.clientAddress, user)
+      done(err)
+    }, done)
+  }
+
   await app.register(fastifyBasicAuth, {
     // RFC 7617 §2.1: announce UTF-8 so browsers encode non-ASCII user names and passwords the same way we decode them.
     utf8: true,
     authenticate: { realm: opts.realm },
     // Callback style, answered synchronously from the verify cache when it can: most requests repeat credentials
     // checked moments ago, and a promise per request shows in the profile.
-    validate (user, password, request, _reply, done) {
+    validate (user, password, request, reply, done) {
       const hit = backend.cached(user, password)
       if (hit !== undefined) {
+        // Known to be right: no guess, so never throttled (auth/throttle.ts).
         request.identity = hit
         done()
         return
       }
-      check(backend, user, password, request).then(done, done)
+      // Refused before any hashing: a blocked guess costs nothing.
+      const wait = throttle.retryAfter(request.clientAddress, user)
+      const delay = wait === 0 ? throttle.accountDelayMs(user) : 0
+      if (wait > 0 || (delay > 0 && !throttle.startSlowCheck(user))) {
+        request.authFailure = 'throttled'
+        void reply.header('retry-after', String(wait > 0 ? wait : Math.ceil(delay / 1000)))
+        done(new TooManyFailuresError())
+        return
+      }
+      if (delay === 0) { verify(user, password, request, done); return }
+      // An account under attack: its one check at a time, after the delay.
+      setTimeout(() => {
+        verify(user, password, request, (err) => { throttle.endSlowCheck(user); done(err) })
+      }, delay)
     }
   })
 }

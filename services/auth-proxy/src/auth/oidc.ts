@@ -56,6 +56,9 @@ function stringClaim (claims: JWTPayload, name: string): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined
 }
 
+/** How often a request may trigger a health check of a provider that is down (besides OIDC_HEALTH_INTERVAL). */
+const RECHECK_MS = 2_000
+
 export class OidcClient {
   readonly #config: OidcConfig
   readonly #secret: string | undefined
@@ -111,6 +114,15 @@ export class OidcClient {
     return this.ready()
   }
 
+  #lastRecheck = 0
+  /** An extra health check, at most one every RECHECK_MS, when a request finds the provider down. */
+  #recheck (): void {
+    const now = Date.now()
+    if (now - this.#lastRecheck < RECHECK_MS) return
+    this.#lastRecheck = now
+    void this.check()
+  }
+
   #discovered (): client.Configuration {
     if (this.#configuration === undefined) throw new ProviderUnavailable('the OpenID provider has not been discovered yet')
     return this.#configuration
@@ -129,8 +141,17 @@ export class OidcClient {
     }
   }
 
-  /** The provider's authorization URL for a new login, and what the callback must check. */
+  /**
+   * The provider's authorization URL for a new login, and what the callback must check. Refused while the provider
+   * is known to be down (a health check or a call failed since it last answered): sending a browser there would
+   * only show it an error page of the network's — it gets 503 with Retry-After instead, and the provider is
+   * checked again at once so that the next login goes through as soon as it answers.
+   */
   async startLogin (redirectUri: string, returnTo: string): Promise<{ url: URL, login: LoginState }> {
+    if (!this.#health.up) {
+      this.#recheck()
+      throw new ProviderUnavailable('the OpenID provider is unreachable')
+    }
     const configuration = this.#discovered()
     const verifier = client.randomPKCECodeVerifier()
     const login: LoginState = { state: client.randomState(), nonce: client.randomNonce(), verifier, returnTo, redirectUri }

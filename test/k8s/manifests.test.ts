@@ -15,6 +15,7 @@ const openshift = kustomize('k8s/openshift')
 const reencrypt = kustomize('k8s/openshift-reencrypt')
 const ldap = kustomize('k8s/openshift-ldap')
 const oidc = kustomize('k8s/openshift-oidc')
+const trustedIngress = kustomize('k8s/examples/trusted-ingress')
 const demoEntry = readFileSync(`${ROOT}demo/htpasswd`, 'utf8').split('\n').find((l) => l.startsWith('admin:'))
 
 function only (manifests: Manifest[], kind: string): Manifest {
@@ -29,7 +30,7 @@ t.test('kustomize renders both targets', async (t) => {
 })
 
 t.test('every object validates strictly against its schema (unknown fields rejected)', async (t) => {
-  for (const m of [...base, ...openshift, ...reencrypt, ...ldap, ...oidc]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
+  for (const m of [...base, ...openshift, ...reencrypt, ...ldap, ...oidc, ...trustedIngress]) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)}`)
 })
 
 t.test('the validator can fail: the tutorial\'s DeploymentConfig-only fields are rejected', async (t) => {

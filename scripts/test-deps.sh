@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system tools `npm test` drives for real (the README's rule: one command passes every test on a fresh
 # machine). Missing ones are installed when this runs as root on Debian/Ubuntu; otherwise it stops at once,
-# naming the packages and the command. `.ci/run` relies on this same script through `npm test`.
+# naming the packages and the command. `.ci/run` relies on this same script through `npm test`; `npm run soak`
+# adds what it needs as arguments (tool=package …).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 node scripts/check-node.cjs
@@ -13,6 +14,7 @@ declare -A NEED=(
   [ldapadd]=ldap-utils              # loads the tests' directory into it
   [chromium]=chromium               # the browser tests drive Debian's Chromium (playwright-core)
 )
+for extra in "$@"; do NEED[${extra%%=*}]=${extra#*=}; done
 missing=()
 for tool in "${!NEED[@]}"; do
   if [[ $tool == /* ]]; then [ -x "$tool" ] || missing+=("${NEED[$tool]}")

@@ -1,6 +1,7 @@
 // Stops `npm ci`, `npm start` and `npm test` at once, with the fix, on a Node.js that cannot run the project.
 // CommonJS and old syntax on purpose: it must run on the very versions it refuses (Debian 12 ships Node 18/20).
 'use strict'
+/* global process */
 var parts = process.versions.node.split('.').map(Number)
 var major = parts[0]
 var minor = parts[1]

@@ -53,11 +53,12 @@ t.test('every auth failure is logged with its reason category and the client, ne
   await send(`${proxy.url}/`)
   await send(`${proxy.url}/`, { headers: { authorization: 'Basic !!!' } })
   await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'Wrong-Guess-Never-Logged') } })
+  await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'Wrong-Guess-Never-Logged-2') } })
   await send(`${proxy.url}/`, { headers: { authorization: basic('alice', PASSWORD) } })
   const lines = requestLines(proxy)
   t.same(lines.map((l) => [l.status, l.auth, l.client]), [
-    [401, 'missing', '127.0.0.1'], [401, 'malformed', '127.0.0.1'], [401, 'invalid', '127.0.0.1'], [429, 'throttled', '127.0.0.1']
-  ])
+    [401, 'missing', '127.0.0.1'], [401, 'malformed', '127.0.0.1'], [401, 'invalid', '127.0.0.1'], [401, 'invalid', '127.0.0.1'], [429, 'throttled', '127.0.0.1']
+  ], 'two wrong passwords for alice (the limit): her next attempt from this client is throttled')
   t.notOk(proxy.rawLogs.join('').includes('Wrong-Guess-Never-Logged'))
 })
 

@@ -15,7 +15,7 @@ export interface Seen {
 }
 
 /** What the app does with a WebSocket handshake. */
-export type UpgradeMode = 'accept' | 'refuse-426' | 'refuse-404' | 'wrong-accept' | 'h2c-101'
+export type UpgradeMode = 'accept' | 'refuse-426' | 'refuse-404' | 'wrong-accept' | 'h2c-101' | 'hang'
 
 export interface RecordingUpstream {
   readonly url: string
@@ -52,7 +52,14 @@ export async function startRecordingUpstream (): Promise<RecordingUpstream> {
       await new Promise<void>((resolve) => server.close(() => { resolve() }))
     }
   }
+  // Paths with a behaviour of their own: /slow answers after 300 ms; /reject-upload answers 413 at once, without
+  // reading the body (as apps do to a too large upload); /304cl answers 304 with a Content-Length (RFC 9110 allows it).
   const server: Server = createServer((req, res) => {
+    if (req.url === '/reject-upload') {
+      up.seen.push({ method: req.method ?? '', url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: '', upgrade: false })
+      res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('too large')
+      return
+    }
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
@@ -62,8 +69,11 @@ export async function startRecordingUpstream (): Promise<RecordingUpstream> {
         req.socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n')
         return
       }
+      if (req.url === '/304cl') { req.socket.end('HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\nETag: "x"\r\n\r\n'); return }
       res.setHeader('content-type', 'text/plain')
-      res.end(`seen ${req.method ?? ''} ${req.url ?? ''}`)
+      const answer = (): void => { res.end(`seen ${req.method ?? ''} ${req.url ?? ''}`) }
+      if (req.url === '/slow') setTimeout(answer, 300)
+      else answer()
     })
   })
   server.on('connection', (socket: Socket) => {
@@ -93,6 +103,8 @@ export async function startRecordingUpstream (): Promise<RecordingUpstream> {
         break
       case 'wrong-accept':
         socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n')
+        break
+      case 'hang':
         break
       case 'h2c-101':
         socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n')

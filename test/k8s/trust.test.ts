@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-return --
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-argument --
    rendered manifests are untyped YAML data (type Manifest); walking them field by field is the point here */
 // What each shipped target makes the proxy believe about client addresses, proven on the rendered manifests: who
 // the NetworkPolicy lets reach the public port, and — through the proxy itself, built from that target's settings

@@ -173,6 +173,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     metrics,
     tunnels,
     streamError: (error, request, reply) => { requestLog.streamError(error, request, reply) },
+    clientClosed: (request, reply) => { requestLog.clientClosed(request, reply) },
     tunnelOpened: (request, reply) => { requestLog.tunnelOpened(request, reply) },
     tunnelEnded: (request, reply, summary) => { requestLog.tunnelEnded(request, reply, summary) }
   })

@@ -7,6 +7,8 @@ import type { ProxyMetrics } from './metrics.ts'
 import type { TunnelSummary } from './proxy/tunnel.ts'
 
 const INFO_OR_LOWER = new Set(['info', 'debug', 'trace'])
+/** nginx's status for a request whose client closed the connection before it was answered. */
+const CLIENT_CLOSED_STATUS = 499
 
 export class RequestLogController extends LogController {
   readonly #metrics: ProxyMetrics
@@ -28,6 +30,20 @@ export class RequestLogController extends LogController {
     this.#metrics.upstreamError('aborted')
   }
 
+  /**
+   * The client closed its connection before the answer was complete (it navigated away, a script timed out). The
+   * app may well have acted on the request, so it is logged — with nginx's 499 when nothing was answered yet, else
+   * the status that had gone out — and counted.
+   */
+  clientClosed (request: FastifyRequest, reply: FastifyReply): void {
+    if (this.#aborted.has(request)) return
+    this.#aborted.add(request)
+    const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED_STATUS
+    this.#metrics.requestCompleted(request.method, status, reply.elapsedTime / 1000)
+    if (!INFO_OR_LOWER.has(request.log.level)) return
+    request.log.info({ ...this.#line(request, reply), status, aborted: 'client closed' }, 'request')
+  }
+
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.#aborted.has(request)) return
     if (error != null) {
@@ -35,6 +51,18 @@ export class RequestLogController extends LogController {
       this.#metrics.upstreamError('aborted')
     }
     this.#write(request, reply, error != null ? (error as NodeJS.ErrnoException).code ?? error.name : undefined)
+  }
+
+  #line (request: FastifyRequest, reply: FastifyReply): Record<string, unknown> {
+    return {
+      method: request.method,
+      path: pathOf(request.url),
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      user: request.identity?.user,
+      client: request.clientAddress,
+      ...(request.authFailure !== null && { auth: request.authFailure })
+    }
   }
 
   /** A WebSocket handshake the app accepted: counted as a request (status 101) now, logged when the tunnel ends. */
@@ -62,13 +90,7 @@ export class RequestLogController extends LogController {
     // Build the line only when it will be written (LOG_LEVEL=warn drops successful ones).
     if (aborted === undefined && !INFO_OR_LOWER.has(request.log.level)) return
     const line = {
-      method: request.method,
-      path: pathOf(request.url),
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 100) / 100,
-      user: request.identity?.user,
-      client: request.clientAddress,
-      ...(request.authFailure !== null && { auth: request.authFailure }),
+      ...this.#line(request, reply),
       // The status alone would lie: the client got a broken response, not a complete one.
       ...(aborted !== undefined && { aborted })
     }

@@ -68,9 +68,9 @@ t.test('smuggling chunked-trailer: a trailer naming X-Forwarded-User never reach
   t.notMatch(up.raw(), /admin/, 'neither as a header nor as a trailer')
 })
 
-t.test('smuggling http-0.9-style request line: what follows it is refused, the connection closed', async (t) => {
+t.test('smuggling http-0.9-style request line: answered once as HTTP/1.0, what follows it refused, the connection closed', async (t) => {
   const res = await exchange(proxy.port, `GET /pub\r\n\r\n${SMUGGLED}`)
-  t.same(res.statuses, [400])
+  t.same(res.statuses, [200], 'the GET\'s own answer; no second status line for what the parser refused')
   t.ok(res.closed)
   t.notMatch(up.raw(), /smuggled/)
 })

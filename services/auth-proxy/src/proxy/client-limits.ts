@@ -37,10 +37,15 @@ function answerFor (code: string | undefined): Error & { statusCode?: number } {
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' }
 
+/** What Node leaves on a socket with a response under way (not in the types). */
+interface PendingResponse { readonly headersSent: boolean, readonly req?: { readonly complete: boolean }, once (event: 'finish' | 'close', listener: () => void): unknown }
+
 /**
  * Fastify's clientErrorHandler: a request Node could not parse (malformed, too large, too slow) gets a short
- * coded answer and the connection closes. Nothing is written when a response is already under way on that
- * connection — bytes of a second status line would corrupt it — and nothing when the client is gone.
+ * coded answer and the connection closes. When a response is under way on the connection, the error is either in
+ * that request's own body (a chunk extension too long: it is answered, unless its headers went out already) or
+ * in a request pipelined behind it: then the pending answer is let finish — the app may have acted on that
+ * request — and the connection closes after it, without a second status line that would corrupt the first.
  */
 export function clientErrorHandler (onError: (status: number) => void): (err: NodeJS.ErrnoException, socket: Duplex) => void {
   return (err, socket) => {
@@ -48,15 +53,18 @@ export function clientErrorHandler (onError: (status: number) => void): (err: No
     const answer = answerFor(err.code)
     const status = answer.statusCode ?? 400
     onError(status)
-    const inProgress = (socket as Duplex & { _httpMessage?: { headersSent: boolean } | null })._httpMessage
-    if (socket.writable && inProgress?.headersSent !== true) {
-      const body = `${status} ${answer.message} (${(answer as { code?: string }).code ?? ''})\n`
-      socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
-      // A client that never reads its answer must not keep the socket.
-      setTimeout(() => { socket.destroy() }, CLIENT_CHECK_INTERVAL_MS).unref()
-    } else {
-      socket.destroy()
+    const pending = (socket as Duplex & { _httpMessage?: PendingResponse | null })._httpMessage ?? null
+    if (pending !== null && (pending.headersSent || pending.req?.complete !== false)) {
+      const close = (): void => { socket.destroy() }
+      pending.once('finish', close)
+      pending.once('close', close)
+      return
     }
+    if (!socket.writable) { socket.destroy(); return }
+    const body = `${status} ${answer.message} (${(answer as { code?: string }).code ?? ''})\n`
+    socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // A client that never reads its answer must not keep the socket.
+    setTimeout(() => { socket.destroy() }, CLIENT_CHECK_INTERVAL_MS).unref()
   }
 }

@@ -37,6 +37,8 @@ export interface ForwardContext {
   readonly tunnel: TunnelContext
   /** A response that broke after its headers went out (Fastify's LogController.streamError). */
   readonly streamError: (error: Error, request: FastifyRequest, reply: FastifyReply) => void
+  /** The client left before the answer was complete: Fastify logs nothing then (no 'finish'); the request log does. */
+  readonly clientClosed: (request: FastifyRequest, reply: FastifyReply) => void
   readonly reclaim: BodyReclaimer
 }
 
@@ -102,11 +104,22 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     const reply = this.#reply
     const res = reply.raw
     // Headers first: should Node refuse a field, undici turns the throw into an abort and the client gets a 502
-    // through the still un-hijacked reply. Shutting down, or after a declined upgrade: the connection ends.
-    const close = reply.server.draining || closesConnection(this.#request.raw)
+    // through the still un-hijacked reply. The connection ends when shutting down, after a declined upgrade, and
+    // when the app answered before the client's body was all in (a 413 to a large upload): the rest of the body
+    // would otherwise be left unread on a keep-alive connection that then carries nothing else.
+    const raw = this.#request.raw
+    const close = reply.server.draining || closesConnection(raw) || (this.#body !== null && !raw.complete)
     res.writeHead(statusCode, responseHeaders(headers, reply.getHeaders(), close ? ['connection', 'close'] : []))
     reply.hijack()
     this.#relaying = true
+    if (close) res.once('finish', () => { raw.socket.destroySoon() })
+    if (statusCode === 204 || statusCode === 304) {
+      // RFC 9110 §15.3.5, §15.4.5: never a body, whatever Content-Length the app sent (undici would call that a
+      // length mismatch and the client would get a cut connection instead of the answer).
+      this.#finished = true
+      res.end()
+      return
+    }
     if (res.writableNeedDrain) this.#pauseUntilDrained(controller)
   }
 
@@ -116,6 +129,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd (): void {
+    if (this.#finished) return
     this.#finished = true
     this.#reply.raw.end()
   }
@@ -131,7 +145,11 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     if (this.#finished) return
     this.#finished = true
     const res = this.#reply.raw
-    if (err instanceof ClientClosedError) return // nobody left to answer; Fastify logs the closed request
+    if (err instanceof ClientClosedError) {
+      // Nobody left to answer, but the app may have acted on the request: it gets its log line (status 499).
+      this.#ctx.clientClosed(this.#request, this.#reply)
+      return
+    }
     if (this.#relaying) {
       // Headers are out: the only honest signal left is a broken connection, never a short "complete" response.
       this.#ctx.streamError(err, this.#request, this.#reply)
@@ -185,15 +203,23 @@ function bodyTimedOut (reply: FastifyReply): void {
 }
 
 export function forward (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply): void {
+  // RFC 9112 §9.3.2: pipelined requests are processed in order, as nginx does — a DELETE and the GET behind it
+  // must not reach the app the other way round. Node binds a response to the socket only once those before it
+  // are done: until then this request waits its turn (the rare case; the usual one costs one property read).
+  if (reply.raw.socket === null) {
+    reply.raw.once('socket', () => { forward(ctx, request, reply) })
+    return
+  }
   // Node sets `upgrade` only for what upgrade.ts accepted: a WebSocket handshake (GET, no body).
   if (isUpgraded(request.raw)) { dispatch(ctx, request, reply, null, true); return }
   if (!hasBody(request)) { dispatch(ctx, request, reply, null, false); return }
   let handler: ForwardHandler | undefined
   const idle: BodyTimeout = watchBodyIdle(request.raw, ctx.bodyIdleMs, () => {
-    if (handler === undefined) bodyTimedOut(reply)
-    else handler.abort(new RequestTimeoutError())
+    if (handler !== undefined) { handler.abort(new RequestTimeoutError()); return }
+    cancel() // whatever of the body still arrives is not forwarded after the 408
+    bodyTimedOut(reply)
   })
-  prepareBody(request.raw, (err, body) => {
+  const cancel = prepareBody(request.raw, (err, body) => {
     if (err !== null || body === undefined) { idle.stop(); return } // the client left: nobody to answer
     if (Buffer.isBuffer(body)) idle.stop()
     handler = dispatch(ctx, request, reply, body, false)

@@ -66,6 +66,27 @@ export const ACCESS_TOKEN_HEADER = 'x-forwarded-access-token'
 /** The forwarding fields the proxy sets itself (RFC 7239 and the de-facto X-Forwarded-*). */
 const FORWARDING = Object.freeze(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'forwarded'])
 
+/**
+ * Never from a client, whoever sent it: fields that make an app serve another path than the one the proxy
+ * authorised (IIS/Symfony's X-Original-URL and X-Rewrite-URL, CVE-2018-14773; the X-Original-URI and
+ * X-Forwarded-Uri of auth_request setups), and the identity fields of other authenticating proxies — an app set up
+ * for oauth2-proxy (X-Auth-Request-*, X-Forwarded-Preferred-Username), Authelia (Remote-*), Pomerium or vouch
+ * must not be fooled through this one.
+ */
+const NEVER_FROM_CLIENTS = Object.freeze(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri',
+  'x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-preferred-username',
+  'x-auth-request-access-token', 'x-forwarded-preferred-username', 'remote-user', 'remote-groups', 'remote-email',
+  'remote-name', 'x-remote-user', 'x-pomerium-claim-email', 'x-pomerium-jwt-assertion', 'x-vouch-user'])
+
+/**
+ * What a router may say about the outside and apps use to build their URLs (Django's USE_X_FORWARDED_PORT,
+ * Spring's X-Forwarded-Prefix, Rails' X-Forwarded-Ssl): believed from a TRUST_PROXY router, dropped from anyone
+ * else, like X-Forwarded-For.
+ */
+const ROUTER_ONLY = Object.freeze(['x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl',
+  'x-forwarded-scheme', 'front-end-https', 'x-url-scheme'].map(normaliseName))
+const ROUTER_ONLY_SET: ReadonlySet<string> = new Set(ROUTER_ONLY)
+
 /** Normalised names of every client field the proxy drops or owns, computed once per configuration. */
 const strippedCache = new WeakMap<ForwardingOptions, ReadonlySet<string>>()
 /** The set of normalised names a client may never send to the app (managed, hop-by-hop, consumed). */
@@ -73,7 +94,7 @@ export function managedNames (options: ForwardingOptions): ReadonlySet<string> {
   let names = strippedCache.get(options)
   if (names === undefined) {
     names = new Set([...HOP_BY_HOP, ...CONSUMED, options.userHeader, options.groupsHeader, options.emailHeader,
-      ACCESS_TOKEN_HEADER, ...FORWARDING].map(normaliseName))
+      ACCESS_TOKEN_HEADER, ...FORWARDING, ...NEVER_FROM_CLIENTS].map(normaliseName))
     strippedCache.set(options, names)
   }
   return names
@@ -138,9 +159,12 @@ export function upstreamRequestHeaders (request: ForwardedRequest, options: Forw
   const listed = connectionListed(client)
   const managed = managedNames(options)
   const headers: Record<string, string | string[]> = {}
+  const trusted = request.fromTrustedProxy
   for (const name in client) {
     const value = client[name]
-    if (value === undefined || managed.has(normaliseName(name))) continue
+    if (value === undefined) continue
+    const normal = normaliseName(name)
+    if (managed.has(normal) || (!trusted && ROUTER_ONLY_SET.has(normal))) continue
     if (listed.length > 0 && listed.includes(name) && !NOT_REMOVABLE.has(name)) continue
     if (!upgrade && WEBSOCKET_HANDSHAKE.includes(name)) continue
     headers[name] = value

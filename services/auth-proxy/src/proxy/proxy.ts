@@ -12,7 +12,7 @@ import { forward, type ForwardContext } from './forward.ts'
 import type { ForwardingOptions } from './headers.ts'
 import { FORWARDED_METHODS } from './request-guard.ts'
 import type { Tunnels, TunnelSummary } from './tunnel.ts'
-import { installUpgrades } from './upgrade.ts'
+import { installUpgrades, isUpgraded } from './upgrade.ts'
 import { createUpstreamPool, type UpstreamState } from './upstream.ts'
 
 export interface ProxyPluginOptions {
@@ -24,10 +24,14 @@ export interface ProxyPluginOptions {
   readonly tunnels: Tunnels
   /** Logs a response that broke after its headers went out (the request log's streamError). */
   readonly streamError: ForwardContext['streamError']
+  readonly clientClosed: ForwardContext['clientClosed']
   /** The tunnel's handshake (101) counted, and its one log line when it ends (the request log). */
   readonly tunnelOpened: (request: FastifyRequest, reply: FastifyReply) => void
   readonly tunnelEnded: (request: FastifyRequest, reply: FastifyReply, summary: TunnelSummary) => void
 }
+
+/** Node's http server's own pattern for `Expect: 100-continue` (lib/_http_server.js). */
+const EXPECT_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) => {
@@ -39,7 +43,10 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
   // authenticated, so nobody uploads a large body just to be told 401. Node would otherwise send 100 at once.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))
   app.addHook('preHandler', (request, reply, done) => {
-    if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue()
+    // Node's own test for the expectation (the one that routed the request to checkContinue); never on a
+    // WebSocket handshake, whose answer is the app's 101 or refusal.
+    const expect = request.headers.expect
+    if (expect !== undefined && EXPECT_CONTINUE.test(expect) && !isUpgraded(request.raw)) reply.raw.writeContinue()
     done()
   })
 
@@ -59,6 +66,7 @@ const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) =>
     bodyIdleMs: opts.client.bodyTimeoutMs,
     tunnel: { tunnels: opts.tunnels, idleMs: opts.client.websocketIdleMs, tunnelOpened: opts.tunnelOpened, tunnelEnded: opts.tunnelEnded },
     streamError: opts.streamError,
+    clientClosed: opts.clientClosed,
     reclaim: new BodyReclaimer()
   }
   for (const url of ['/', '/*']) {

@@ -45,15 +45,18 @@ export function watchBodyIdle (body: Readable, idleMs: number, onIdle: () => voi
 /**
  * Reads up to BUFFERED_BODY_BYTES of the body. Calls back with the whole body as a Buffer when it fits, or with
  * the stream itself (paused, the bytes read so far put back in front) when it does not; with an error when the
- * client went away first. Whoever consumes the stream resumes it (undici does).
+ * client went away first. Whoever consumes the stream resumes it (undici does). Returns a function that cancels.
  */
-export function prepareBody (raw: IncomingMessage, callback: (err: Error | null, body?: PreparedBody) => void): void {
+export function prepareBody (raw: IncomingMessage, callback: (err: Error | null, body?: PreparedBody) => void): () => void {
   const chunks: Buffer[] = []
   let size = 0
-  const done = (err: Error | null, body?: PreparedBody): void => {
+  const detach = (): void => {
     raw.removeListener('data', onData)
     raw.removeListener('end', onEnd)
     raw.removeListener('close', onClose)
+  }
+  const done = (err: Error | null, body?: PreparedBody): void => {
+    detach()
     callback(err, body)
   }
   function onData (chunk: Buffer): void {
@@ -70,4 +73,5 @@ export function prepareBody (raw: IncomingMessage, callback: (err: Error | null,
   raw.on('data', onData)
   raw.once('end', onEnd)
   raw.once('close', onClose)
+  return detach // cancels: the body is no longer wanted (answered 408)
 }

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { BadGatewayError } from '../errors.ts'
 import { responseHeaders } from './headers.ts'
+import { releaseEarlyBytes } from './upgrade.ts'
 import { closeFrame, FrameBoundary, GOING_AWAY } from './ws-frames.ts'
 
 /** RFC 6455 §1.3: the GUID appended to the client's key. */
@@ -184,6 +185,7 @@ export function openTunnel (ctx: TunnelContext, request: FastifyRequest, reply: 
   let head = 'HTTP/1.1 101 Switching Protocols\r\n'
   for (let i = 0; i < fields.length; i += 2) head += `${fields[i] ?? ''}: ${fields[i + 1] ?? ''}\r\n`
   reply.hijack()
+  releaseEarlyBytes(request.raw) // the client's first frames, held since its handshake, go first
   client.write(`${head}\r\n`, 'latin1')
   ctx.tunnelOpened(request, reply)
   const tunnel: Tunnel = new Tunnel(client, appSocket, ctx.idleMs, (summary) => {

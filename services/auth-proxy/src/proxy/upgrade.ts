@@ -24,11 +24,20 @@ export function supportsUpgradeControl (): boolean {
   return (new Server({ shouldUpgradeCallback: decide }) as Server & { shouldUpgradeCallback?: unknown }).shouldUpgradeCallback === decide
 }
 
+/** The connection's response still under way, if any (Node's `socket._httpMessage`, not in the types). */
+function pendingResponse (socket: Duplex | null): unknown {
+  const withMessage: (Duplex & { _httpMessage?: unknown }) | null = socket
+  return withMessage?._httpMessage ?? null
+}
+
 export function isWebSocketUpgrade (req: IncomingMessage): boolean {
   const upgrade = req.headers.upgrade
   return req.method === 'GET' && req.httpVersion === '1.1' && typeof upgrade === 'string' &&
     upgrade.trim().toLowerCase() === 'websocket' &&
-    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined
+    req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined &&
+    // Pipelined behind a request whose answer is still under way, it cannot take the socket over: it is answered
+    // as an ordinary request in its turn (and its connection then closed).
+    pendingResponse(req.socket) === null
 }
 
 /** Whether Node took the request as an upgrade (`IncomingMessage.upgrade`, documented but missing from the types). */
@@ -45,18 +54,74 @@ export function closesConnection (req: IncomingMessage): boolean {
   return req.headers.upgrade !== undefined && !isUpgraded(req)
 }
 
+/** Bytes a client sent after its handshake, held (not yet relayed) until the app has switched protocols. */
+const early = new WeakMap<IncomingMessage, { release: () => void }>()
+
+/** At most this much is held for a client before its app answered; then reading pauses (TCP backpressure). */
+const EARLY_BYTES = 64 * 1024
+
+/**
+ * Reads the client while the app has not answered its handshake: its first frames are held for the tunnel, and its
+ * leaving (FIN) is noticed at once — the socket is closed, so the wait for the app ends and nothing stays open.
+ */
+function holdEarlyBytes (req: IncomingMessage, socket: Socket, head: Buffer): void {
+  const held: Buffer[] = head.length > 0 ? [head] : []
+  let size = head.length
+  const onData = (chunk: Buffer): void => {
+    held.push(chunk)
+    size += chunk.length
+    if (size >= EARLY_BYTES) socket.pause()
+  }
+  const onEnd = (): void => { socket.destroy() }
+  socket.on('data', onData)
+  socket.once('end', onEnd)
+  early.set(req, {
+    release: () => {
+      socket.removeListener('data', onData)
+      socket.removeListener('end', onEnd)
+      socket.pause()
+      if (held.length > 0) socket.unshift(Buffer.concat(held))
+    }
+  })
+}
+
+/** Hands the held bytes back to the socket, for the tunnel to relay first (tunnel.ts). */
+export function releaseEarlyBytes (req: IncomingMessage): void {
+  early.get(req)?.release()
+  early.delete(req)
+}
+
+/** How long an answered detached socket may take to flush before it is destroyed. */
+const LINGER_MS = 1_000
+
 /** Routes `req` on `socket` (no HTTP parser left on it) through Fastify; the connection closes after the answer. */
 function routeDetached (app: FastifyInstance, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   // Always a net.Socket (a TLSSocket with TLS_CERT_FILE): typed as a Duplex by the event.
   if (!(socket instanceof Socket)) { socket.destroy(); return }
-  // Bytes the client sent after its handshake are its first frames: kept for the app, read only once it switched.
-  if (head.length > 0) socket.unshift(head)
+  // A CONNECT pipelined behind an answer still under way (isWebSocketUpgrade keeps upgrades out of that case) takes
+  // the socket only once that answer is out; should the connection go first, there is nobody left to answer.
+  const pending = pendingResponse(socket) as { once: (event: string, listener: () => void) => void } | null
+  if (pending !== null) {
+    pending.once('finish', () => { setImmediate(() => { routeDetached(app, req, socket, head) }) })
+    pending.once('close', () => { if (pendingResponse(socket) !== null) socket.destroy() })
+    return
+  }
   // Node removed its own listeners with the parser; an error on this socket must not become an uncaught one.
   socket.on('error', () => { socket.destroy() })
+  holdEarlyBytes(req, socket, head)
   const res = new ServerResponse(req)
   res.shouldKeepAlive = false // answers carry Connection: close: nothing could read a next request
-  res.assignSocket(socket)
-  res.once('finish', () => { socket.end() })
+  try {
+    res.assignSocket(socket)
+  } catch {
+    socket.destroy()
+    return
+  }
+  // Answered (401, 405, the app's refusal): closed, and destroyed should the client not read or close its side.
+  res.once('finish', () => {
+    socket.end()
+    setTimeout(() => { socket.destroy() }, LINGER_MS).unref()
+  })
   app.routing(req, res)
 }
 

@@ -1,7 +1,7 @@
 // `auth-proxy hash`: the real command, as a user runs it — from a pipe and from a terminal.
 import { spawn, spawnSync } from 'node:child_process'
 import t from 'tap'
-import { HtpasswdBackend } from '../../services/auth-proxy/src/auth/htpasswd.ts'
+import { HtpasswdBackend } from '../../services/auth-proxy/src/auth/basic/htpasswd.ts'
 import { tempDir } from '../helpers/htpasswd.ts'
 import { ROOT } from '../helpers/process.ts'
 

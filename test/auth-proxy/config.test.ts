@@ -132,14 +132,14 @@ t.test('credential settings: reload interval, verify cache, throttle', async (t)
   const d = loadConfig(CREDS)
   t.equal(d.auth.htpasswdReloadMs, 2_000)
   t.same(d.auth.cache, { maxEntries: 1_000, ttlMs: 300_000 })
-  t.same(d.auth.throttle, { limit: 10, windowMs: 60_000, maxClients: 10_000 })
+  t.same(d.auth.throttle, { limit: 10, clientLimit: 50, accountLimit: 20, windowMs: 60_000, maxClients: 10_000 })
   const c = loadConfig({
     ...CREDS, HTPASSWD_RELOAD_INTERVAL: '500ms', VERIFY_CACHE_SIZE: '0', VERIFY_CACHE_TTL: '1m',
-    AUTH_FAILURE_LIMIT: '0', AUTH_FAILURE_WINDOW: '10m', AUTH_FAILURE_MAX_CLIENTS: '50'
+    AUTH_FAILURE_LIMIT: '0', AUTH_FAILURE_WINDOW: '10m', AUTH_FAILURE_MAX_CLIENTS: '50', AUTH_FAILURE_CLIENT_LIMIT: '7', AUTH_FAILURE_ACCOUNT_LIMIT: '3'
   })
   t.equal(c.auth.htpasswdReloadMs, 500)
   t.same(c.auth.cache, { maxEntries: 0, ttlMs: 60_000 })
-  t.same(c.auth.throttle, { limit: 0, windowMs: 600_000, maxClients: 50 })
+  t.same(c.auth.throttle, { limit: 0, clientLimit: 7, accountLimit: 3, windowMs: 600_000, maxClients: 50 })
   const msg = problemsOf({ ...CREDS, VERIFY_CACHE_SIZE: '-1', AUTH_FAILURE_LIMIT: 'ten', AUTH_FAILURE_MAX_CLIENTS: '0', HTPASSWD_RELOAD_INTERVAL: 'often' })
   t.match(msg, /VERIFY_CACHE_SIZE: must be a whole number from 0 to/)
   t.match(msg, /AUTH_FAILURE_LIMIT: must be a whole number/)

@@ -4,14 +4,11 @@ import { randomUUID } from 'node:crypto'
 import type { Server as HttpsServer } from 'node:https'
 import proxyAddr from '@fastify/proxy-addr'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import fp from 'fastify-plugin'
+
 import type { DestinationStream } from 'pino'
-import authenticate from './auth/authenticate.ts'
-import { loadBackends } from './auth/backends.ts'
-import basicAuth from './auth/basic-auth.ts'
-import type { OidcLogin } from './auth/oidc-login.ts'
+import type { AuthMethods } from './auth/methods.ts'
+import authPlugin from './auth/plugin.ts'
 import { FailureThrottle } from './auth/throttle.ts'
-import type { CachedBackend } from './auth/verify-cache.ts'
 import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
 import { MethodNotAllowedError } from './errors.ts'
@@ -29,8 +26,8 @@ import { readTlsFiles, watchTlsFiles } from './tls.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The credential check in force (behind the verify cache); set once the backends have loaded. */
-    credentials: CachedBackend
+    /** The credential methods in force (auth/methods.ts); set once they have loaded. */
+    credentials: AuthMethods
     throttle: FailureThrottle
     metrics: ProxyMetrics
     upstreamState: UpstreamState
@@ -72,7 +69,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   const trusted = config.trustProxy.length > 0 ? proxyAddr.compile([...config.trustProxy]) : () => false
   const tunnels = new Tunnels()
   const state: UpstreamState = { seen: false }
-  let credentials: CachedBackend | undefined
+  let credentials: AuthMethods | undefined
   const metrics = new ProxyMetrics({
     credentialReloads: () => credentials?.reloadCounts() ?? { success: 0, failure: 0 },
     verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
@@ -138,29 +135,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
 
   const throttle = new FailureThrottle(config.auth.throttle)
   app.decorate('throttle', throttle)
-  app.register(fp(async (instance) => {
-    const loaded = await loadBackends(config.auth, instance.log)
-    const backend = loaded.credentials
-    credentials = backend
-    instance.decorate('credentials', backend)
-    instance.addHook('onClose', async () => { await backend.close() })
-    if (loaded.basic) await instance.register(basicAuth, { backend, throttle, realm: config.auth.realm })
-    let login: OidcLogin | undefined
-    if (loaded.oidc !== undefined && config.auth.session !== undefined) {
-      // Loaded only when configured (jose, openid-client): start-up time matters to a sidecar.
-      const [{ OidcLogin }, { loadSessionStore }, { default: oidcRoutes }] = await Promise.all([
-        import('./auth/oidc-login.ts'), import('./auth/session.ts'), import('./auth/oidc-routes.ts')])
-      login = new OidcLogin(loaded.oidc, await loadSessionStore(config.auth.session), config.auth.pathPrefix, config.auth.session.cookieSecure)
-      await instance.register(oidcRoutes, { login })
-    }
-    await instance.register(authenticate, {
-      realm: config.auth.realm,
-      throttle,
-      publicPaths: config.publicPaths,
-      basic: loaded.basic,
-      ...(login !== undefined && { oidc: login })
-    })
-  }, { name: 'auth-proxy-credentials' }))
+  app.register(authPlugin, { config, throttle, loaded: (methods) => { credentials = methods } })
 
   app.register(proxy, {
     upstream: config.upstream,

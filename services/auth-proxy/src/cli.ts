@@ -4,7 +4,7 @@
 //   auth-proxy hash alice                 asks for the password twice, without echo
 //   printf '%s' "$PW" | auth-proxy hash alice --stdin
 //   docker run --rm -it IMAGE hash alice  the same, from the image
-import { bcryptLine } from './auth/password-hash.ts'
+import { bcryptLine } from './auth/basic/password-hash.ts'
 import { hasControlCharacters } from './auth/auth-config.ts'
 
 const DEFAULT_HASH_COST = 10

@@ -3,8 +3,8 @@
 // and the result is deeply frozen so no part of the app can change it later.
 import proxyAddr from '@fastify/proxy-addr'
 import { AUTH_DEFAULTS, readAuthConfig, type AuthConfig } from './auth/auth-config.ts'
-import { LDAP_DEFAULTS } from './auth/ldap-config.ts'
-import { OIDC_DEFAULTS } from './auth/oidc-config.ts'
+import { LDAP_DEFAULTS } from './auth/ldap/config.ts'
+import { OIDC_DEFAULTS } from './auth/oidc/config.ts'
 import { EnvReader, type Env } from './env.ts'
 import { ConfigError } from './errors.ts'
 

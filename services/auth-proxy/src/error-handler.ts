@@ -51,6 +51,9 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
 /** Logs what an operator needs and answers the client. Upstream failures are operational, not bugs: no stack. */
 export function handleError (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const error = toPublic(err)
+  // The one place Retry-After is set (RFC 9110 §10.2.3): from errors made with errors.ts retryAfter().
+  const retry = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
+  if (typeof retry === 'number') void reply.header('retry-after', String(retry))
   if (error.code === INTERNAL_CODE) request.log.error({ err }, 'request failed')
   else if (error.statusCode >= 500) request.log.warn({ code: error.code, cause: causeCodes(err).at(-1) }, 'request failed')
   sendError(request, reply, error)

@@ -15,6 +15,16 @@ export const REDACT_PATHS = Object.freeze([
   'password'
 ])
 
+/**
+ * Where the proxy's parts report what operators need to know (a reload, a directory going down), apart from the
+ * request log. Never secrets. Fastify's logger is one.
+ */
+export interface OperatorLog {
+  info (obj: object, msg: string): void
+  warn (obj: object, msg: string): void
+  error (obj: object, msg: string): void
+}
+
 /** The path without its query: query strings often carry tokens (Jupyter's ?token=…). */
 export function pathOf (url: string | undefined): string {
   if (url === undefined) return ''

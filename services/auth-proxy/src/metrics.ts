@@ -1,10 +1,10 @@
 // Prometheus metrics, served on the management port's /metrics. One registry per app (not prom-client's
 // global one), so tests and several apps in one process never mix their numbers.
-import type { ReloadCounts } from './auth/backend.ts'
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { RequestMetrics } from './request-metrics.ts'
 
 import type { TunnelEnd } from './proxy/tunnel.ts'
+import type { ReloadCounts } from './auth/verifier.ts'
 
 export type UpstreamErrorKind = 'timeout' | 'unavailable' | 'starting' | 'bad_gateway' | 'aborted'
 

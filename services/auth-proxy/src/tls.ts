@@ -6,8 +6,8 @@ import type { Server } from 'node:https'
 import { createSecureContext } from 'node:tls'
 import type { Config } from './config.ts'
 import { TlsLoadError } from './errors.ts'
-import { fileFingerprint } from './file-watch.ts'
-import type { BackendLog } from './auth/backend.ts'
+import { fileFingerprint } from './util/file-poller.ts'
+import type { OperatorLog } from './log.ts'
 
 export interface TlsMaterial { readonly cert: Buffer, readonly key: Buffer }
 type TlsConfig = NonNullable<Config['tls']>
@@ -31,7 +31,7 @@ export function readTlsFiles (tls: TlsConfig): TlsMaterial {
 }
 
 /** Polls both files; a valid new pair replaces the served one, an invalid one is logged and ignored. */
-export function watchTlsFiles (server: Server, tls: TlsConfig, log: BackendLog): () => void {
+export function watchTlsFiles (server: Server, tls: TlsConfig, log: OperatorLog): () => void {
   let seen = ''
   let checking = false
   const check = async (): Promise<void> => {

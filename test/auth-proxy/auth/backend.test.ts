@@ -1,9 +1,10 @@
 // The chain of credential backends (AUTH_BACKENDS): who wins, and which failure the client and the log see.
 import t from 'tap'
-import { AccessDenied, BackendChain, type CredentialBackend } from '../../../services/auth-proxy/src/auth/backend.ts'
+import { AccessDenied } from '../../../services/auth-proxy/src/errors.ts'
+import { type PasswordVerifier, VerifierChain } from '../../../services/auth-proxy/src/auth/verifier.ts'
 
 /** A backend with a fixed answer: the chain's rules are about answers, whichever backend gives them. */
-function fixed (name: string, result: 'accept' | 'reject' | 'throw' | 'deny', ready = true): CredentialBackend & { calls: number } {
+function fixed (name: string, result: 'accept' | 'reject' | 'throw' | 'deny', ready = true): PasswordVerifier & { calls: number } {
   return {
     name,
     calls: 0,
@@ -21,37 +22,37 @@ t.test('chain: the first backend that accepts wins; later ones are not asked', a
   const a = fixed('a', 'reject')
   const b = fixed('b', 'accept')
   const c = fixed('c', 'accept')
-  t.same(await new BackendChain([a, b, c]).verify('u', 'p'), { user: 'u', backend: 'b' })
+  t.same(await new VerifierChain([a, b, c]).verify('u', 'p'), { user: 'u', backend: 'b' })
   t.equal(c.calls, 0)
 })
 
 t.test('chain: all reject → null', async (t) => {
-  t.equal(await new BackendChain([fixed('a', 'reject'), fixed('b', 'reject')]).verify('u', 'p'), null)
+  t.equal(await new VerifierChain([fixed('a', 'reject'), fixed('b', 'reject')]).verify('u', 'p'), null)
 })
 
 t.test('chain: an unavailable backend does not hide an acceptance by another', async (t) => {
-  t.same(await new BackendChain([fixed('a', 'throw'), fixed('b', 'accept')]).verify('u', 'p'), { user: 'u', backend: 'b' })
+  t.same(await new VerifierChain([fixed('a', 'throw'), fixed('b', 'accept')]).verify('u', 'p'), { user: 'u', backend: 'b' })
 })
 
 t.test('chain: unavailable and no acceptance → the failure surfaces (not "wrong password")', async (t) => {
-  await t.rejects(new BackendChain([fixed('a', 'throw'), fixed('b', 'reject')]).verify('u', 'p'), /a down/)
+  await t.rejects(new VerifierChain([fixed('a', 'throw'), fixed('b', 'reject')]).verify('u', 'p'), /a down/)
 })
 
 t.test('chain: a denial (right password, not allowed) beats "invalid", so the log says denied', async (t) => {
-  await t.rejects(new BackendChain([fixed('a', 'reject'), fixed('b', 'deny')]).verify('u', 'p'), { name: 'AccessDenied', message: /denies/ })
-  await t.rejects(new BackendChain([fixed('a', 'deny'), fixed('b', 'reject')]).verify('u', 'p'), { name: 'AccessDenied', message: /denies/ })
+  await t.rejects(new VerifierChain([fixed('a', 'reject'), fixed('b', 'deny')]).verify('u', 'p'), { name: 'AccessDenied', message: /denies/ })
+  await t.rejects(new VerifierChain([fixed('a', 'deny'), fixed('b', 'reject')]).verify('u', 'p'), { name: 'AccessDenied', message: /denies/ })
 })
 
 t.test('chain: a denial does not stop a later backend from accepting', async (t) => {
-  t.same(await new BackendChain([fixed('a', 'deny'), fixed('b', 'accept')]).verify('u', 'p'), { user: 'u', backend: 'b' })
+  t.same(await new VerifierChain([fixed('a', 'deny'), fixed('b', 'accept')]).verify('u', 'p'), { user: 'u', backend: 'b' })
 })
 
 t.test('chain: unavailable beats a denial (the unavailable backend might have accepted)', async (t) => {
-  await t.rejects(new BackendChain([fixed('a', 'deny'), fixed('b', 'throw')]).verify('u', 'p'), /b down/)
+  await t.rejects(new VerifierChain([fixed('a', 'deny'), fixed('b', 'throw')]).verify('u', 'p'), /b down/)
 })
 
 t.test('chain: ready while any backend is ready; status names each', async (t) => {
-  t.equal(new BackendChain([fixed('a', 'accept', false), fixed('b', 'accept', true)]).ready(), true)
-  t.equal(new BackendChain([fixed('a', 'accept', false), fixed('b', 'accept', false)]).ready(), false)
-  t.same(new BackendChain([fixed('a', 'accept', false), fixed('b', 'accept', true)]).status(), { a: { ready: false }, b: { ready: true } })
+  t.equal(new VerifierChain([fixed('a', 'accept', false), fixed('b', 'accept', true)]).ready(), true)
+  t.equal(new VerifierChain([fixed('a', 'accept', false), fixed('b', 'accept', false)]).ready(), false)
+  t.same(new VerifierChain([fixed('a', 'accept', false), fixed('b', 'accept', true)]).status(), { a: { ready: false }, b: { ready: true } })
 })

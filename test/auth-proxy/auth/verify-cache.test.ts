@@ -2,15 +2,16 @@
 // and never able to turn a correct password into a failure or keep a changed one working.
 import { Agent, request } from 'node:http'
 import t from 'tap'
-import type { CredentialBackend, Identity } from '../../../services/auth-proxy/src/auth/backend.ts'
 import { CachedBackend } from '../../../services/auth-proxy/src/auth/verify-cache.ts'
 import { basic } from '../../helpers/http.ts'
 import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
 import { startProxy } from '../../helpers/proxy.ts'
 import { startUpstream } from '../../helpers/upstream.ts'
+import type { PasswordVerifier } from '../../../services/auth-proxy/src/auth/verifier.ts'
+import type { Identity } from '../../../services/auth-proxy/src/auth/identity.ts'
 
 /** A backend that knows one password per user and counts how often it is asked. */
-function counting (passwords: Record<string, string>): CredentialBackend & { calls: number, gen: number } {
+function counting (passwords: Record<string, string>): PasswordVerifier & { calls: number, gen: number } {
   return {
     name: 'counting',
     calls: 0,

@@ -1,8 +1,8 @@
 // The authentication part of the configuration schema: which credential backends, in which order, and how
 // identities travel upstream. LDAP's own settings live in ldap-config.ts.
 import type { EnvReader } from '../env.ts'
-import { readLdapConfig, type LdapConfig } from './ldap-config.ts'
-import { readOidcConfig, readPathPrefix, readSessionConfig, type OidcConfig, type SessionConfig } from './oidc-config.ts'
+import { readLdapConfig, type LdapConfig } from './ldap/config.ts'
+import { readOidcConfig, readPathPrefix, readSessionConfig, type OidcConfig, type SessionConfig } from './oidc/config.ts'
 
 export const AUTH_DEFAULTS = Object.freeze({
   AUTH_REALM: 'Restricted',

@@ -1,22 +1,19 @@
-// Who is this request from? One onRequest hook in front of every forwarded route, trying in turn:
-//   1. PUBLIC_PATHS and the proxy's own endpoints: no authentication here;
-//   2. an OpenID Connect session cookie (renewed with its refresh token when due);
-//   3. `Authorization: Bearer <JWT>` from the OpenID provider (RFC 6750);
-//   4. `Authorization: Basic` against htpasswd / static / LDAP (RFC 7617);
-//   5. nothing usable: a browser navigating is sent to the provider's login (OpenID Connect), anything else gets
-//      401 with a challenge for each method on offer.
-// The failure throttle (auth/throttle.ts) refuses a blocked guess before any hashing and counts every bad
-// credential: for Basic inside the credential check (basic-auth.ts, which knows the user name), for bearer tokens
-// here.
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+// Who is this request from? One onRequest hook in front of every forwarded route:
+//   1. PUBLIC_PATHS and the proxy's own endpoints (AUTH_PATH_PREFIX): no authentication here;
+//   2. each request authenticator in turn (authenticator.ts) — an OpenID Connect session cookie, a bearer token
+//      (RFC 6750), Basic (RFC 7617), in the order AUTH_BACKENDS gives (auth/methods.ts): the first that accepts
+//      wins; one that refuses does not stop the others (a stale Basic header beside a valid session is no reason
+//      to turn the session away); one that finds no credentials of its kind passes;
+//   3. none accepted: the most telling refusal is answered (503 before 429 before 403 before 401); none refused
+//      either — no credentials at all — a browser navigating is sent to the login (OpenID Connect), anything else
+//      gets 401 with a challenge for each method on offer (RFC 9110 §11.6.1).
+// The accepted identity must be one the proxy can pass on (identity.ts isForwardable), else 403.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PublicPath } from '../config.ts'
-import { BackendUnavailableError, ForbiddenError, TooManyFailuresError, UnauthorizedError } from '../errors.ts'
-import { AccessDenied, isForwardable, type Identity } from './backend.ts'
-import { BACKEND_RETRY_AFTER_SECONDS, checkBasic } from './basic-auth.ts'
-import { ProviderUnavailable } from './backend-health.ts'
-import { OIDC_BACKEND_NAME } from './oidc-config.ts'
-import type { OidcLogin } from './oidc-login.ts'
+import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+import { ABSENT, type RequestAuthenticator, type Verdict } from './authenticator.ts'
+import { isForwardable, type Identity } from './identity.ts'
 import { isPublic } from './public-paths.ts'
 import type { FailureThrottle } from './throttle.ts'
 
@@ -32,12 +29,14 @@ declare module 'fastify' {
 }
 
 export interface AuthenticateOptions {
-  readonly realm: string
-  readonly throttle: FailureThrottle
+  /** Tried in this order. */
+  readonly authenticators: readonly RequestAuthenticator[]
   readonly publicPaths: readonly PublicPath[]
-  /** Basic credentials are checked (app.basicAuth registered). */
-  readonly basic: boolean
-  readonly oidc?: OidcLogin
+  /** AUTH_PATH_PREFIX when the proxy has endpoints of its own there (OpenID Connect); they authenticate themselves. */
+  readonly ownPrefix?: string
+  /** A browser with no credentials at all is sent to log in (OpenID Connect), rather than answered 401. */
+  readonly startLogin?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  readonly throttle: FailureThrottle
 }
 
 /** A browser loading a page (not a script's fetch): it can follow a redirect to a login form and back. */
@@ -48,139 +47,82 @@ function isNavigation (request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/html')
 }
 
-function scheme (authorization: string | undefined): string | undefined {
-  return authorization?.trimStart().split(' ', 1)[0]?.toLowerCase()
-}
+/** Which of two refusals to answer with: the one the client can act on best. */
+const RANK: Record<number, number> = { 503: 4, 429: 3, 403: 2, 401: 1 }
+function rank (err: Error): number { return RANK[(err as { statusCode?: number }).statusCode ?? 0] ?? 0 }
 
-function unavailable (request: FastifyRequest, reply: FastifyReply, err: unknown): Error {
-  request.authFailure = 'unavailable'
-  void reply.header('retry-after', String(BACKEND_RETRY_AFTER_SECONDS))
-  return new BackendUnavailableError({ cause: err })
+/** Under the prefix itself or below it, matched on the raw path (the request guard has refused dot-segments). */
+function under (prefix: string | undefined, url: string): boolean {
+  if (prefix === undefined || !url.startsWith(prefix)) return false
+  const next = url.charAt(prefix.length)
+  return next === '' || next === '/' || next === '?'
 }
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, opts) => {
   app.decorateRequest('identity', null)
   app.decorateRequest('authFailure', null)
-  const { throttle, oidc } = opts
-  // RFC 6750 §3 / RFC 7235 §4.1: one challenge per method the client may use.
-  const challenges = [
-    ...(opts.basic ? [`Basic realm="${opts.realm}", charset="UTF-8"`] : []),
-    ...(oidc !== undefined ? [`Bearer realm="${opts.realm}"`] : [])
-  ]
+  const { authenticators, throttle, startLogin } = opts
+  const challenges = authenticators.flatMap((a) => (a.challenge === undefined ? [] : [a.challenge]))
 
-  async function bearer (request: FastifyRequest, reply: FastifyReply, login: OidcLogin): Promise<void> {
-    const token = (request.headers.authorization ?? '').trim().slice('bearer'.length).trim()
-    try {
-      const identity = await login.client.verifyBearer(token)
-      request.identity = { user: identity.user, backend: OIDC_BACKEND_NAME, groups: identity.groups, ...(identity.email !== undefined && { email: identity.email }), ...(login.client.config.passAccessToken && { accessToken: token }) }
-      throttle.success(request.clientAddress, '')
-    } catch (err) {
-      if (err instanceof ProviderUnavailable) throw unavailable(request, reply, err)
-      throttle.failure(request.clientAddress, '')
-      if (err instanceof AccessDenied) {
-        request.authFailure = 'denied'
-        throw new ForbiddenError()
-      }
-      request.authFailure = 'invalid'
-      // RFC 6750 §3.1: say the token was the problem (not why: that stays in our log).
-      void reply.header('www-authenticate', challenges.map((c) => (c.startsWith('Bearer') ? `${c}, error="invalid_token"` : c)))
-      throw new UnauthorizedError()
+  /** The answer when nothing accepted: the best refusal, or (no credentials at all) a login or a 401. */
+  function refuse (request: FastifyRequest, reply: FastifyReply, refusal: Error | undefined, reason: AuthFailure | null, done: (err?: Error) => void): void {
+    if (refusal !== undefined) request.authFailure = reason // the chosen refusal's own reason, whoever refused last
+    const err = refusal ?? noCredentials(request)
+    if ((err as { statusCode?: number }).statusCode === 401) {
+      const bearerError = (err as { bearerError?: string }).bearerError
+      void reply.header('www-authenticate', challenges.map((c) => (bearerError !== undefined && c.startsWith('Bearer') ? `${c}, error="${bearerError}"` : c)))
     }
-  }
-
-  /** The identity cannot travel as a header (auth/backend.ts isForwardable): refused like a policy denial. */
-  function unforwardable (request: FastifyRequest): Error | undefined {
-    if (request.identity === null || isForwardable(request.identity)) return undefined
-    request.identity = null
-    request.authFailure = 'denied'
-    return new ForbiddenError()
-  }
-
-  function basic (instance: FastifyInstance, request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void {
-    checkBasic(instance, request, reply, (err) => {
-      if (err === undefined) {
-        const refused = unforwardable(request)
-        if (refused !== undefined) { done(refused); return }
-      } else if (request.authFailure === 'malformed') {
-        // Counted against the client (no user name to count it against). Wrong passwords were counted by the
-        // credential check; a browser's first request carries no credentials: that is not a guess at all.
-        throttle.failure(request.clientAddress, '')
-      }
-      done(err)
-    })
-  }
-
-  /** Refuses a bearer token from a client over its failure limits before validating it: it costs us nothing. */
-  function throttled (request: FastifyRequest, reply: FastifyReply): Error | undefined {
-    const wait = throttle.retryAfter(request.clientAddress, '')
-    if (wait === 0) return undefined
-    request.authFailure = 'throttled'
-    void reply.header('retry-after', String(wait))
-    return new TooManyFailuresError()
-  }
-
-  // The proxy's own endpoints (AUTH_PATH_PREFIX) authenticate in their handlers. Matched on the raw path, which
-  // the path guard has already cleared of dot-segments (request.routeOptions would build an object per request).
-  const prefix = oidc?.prefix
-  function ownEndpoint (url: string): boolean {
-    if (prefix === undefined || !url.startsWith(prefix)) return false
-    const next = url.charAt(prefix.length)
-    return next === '' || next === '/' || next === '?'
-  }
-
-  function exempt (request: FastifyRequest): boolean {
-    return ownEndpoint(request.url) || isPublic(request.method, request.url, opts.publicPaths)
-  }
-
-  if (oidc === undefined) {
-    // Basic only (the common sidecar): a callback hook, no promise per request.
-    app.addHook('onRequest', function (request, reply, done) {
-      if (isPublic(request.method, request.url, opts.publicPaths)) { done(); return }
-      basic(this, request, reply, done)
-    })
-    return
-  }
-
-  app.addHook('onRequest', async function (request, reply) {
-    if (exempt(request)) return
-    const method = scheme(request.headers.authorization)
-    let identity: Identity | null
-    try {
-      identity = await oidc.sessionIdentity(request, reply)
-    } catch (err) {
-      throw unavailable(request, reply, err)
-    }
-    if (identity !== null) {
-      request.identity = identity
-      const refused = unforwardable(request)
-      if (refused !== undefined) throw refused
-      return
-    }
-    if (method === 'bearer') {
-      const blocked = throttled(request, reply)
-      if (blocked !== undefined) throw blocked
-      await bearer(request, reply, oidc)
-      const refused = unforwardable(request)
-      if (refused !== undefined) throw refused
-      return
-    }
-    if (opts.basic && method === 'basic') {
-      await new Promise<void>((resolve, reject) => { basic(this, request, reply, (err) => { if (err === undefined) resolve(); else reject(err) }) })
-      return
-    }
-    if (isNavigation(request)) {
+    if (refusal === undefined && startLogin !== undefined && isNavigation(request)) {
       request.authFailure = 'missing'
-      try {
-        return await oidc.startLogin(request, reply, request.url)
-      } catch (err) {
-        throw unavailable(request, reply, err)
-      }
+      startLogin(request, reply).then(() => { done() }, done)
+      return
     }
-    request.authFailure = method === undefined ? 'missing' : 'malformed'
-    void reply.header('www-authenticate', challenges)
-    throw new UnauthorizedError()
+    done(err)
+  }
+
+  function noCredentials (request: FastifyRequest): Error {
+    // An Authorization header no method could read (an unknown scheme) counts as a malformed guess.
+    if (request.headers.authorization === undefined) {
+      request.authFailure = 'missing' // a browser's first request: not a guess, not counted
+    } else {
+      request.authFailure = 'malformed'
+      throttle.failure(request.clientAddress, '')
+    }
+    return new UnauthorizedError()
+  }
+
+  function accept (request: FastifyRequest, identity: Identity, done: (err?: Error) => void): void {
+    if (!isForwardable(identity)) {
+      request.authFailure = 'denied'
+      done(new ForbiddenError())
+      return
+    }
+    request.identity = identity
+    request.authFailure = null
+    done()
+  }
+
+  app.addHook('onRequest', function (request, reply, done) {
+    if (isPublic(request.method, request.url, opts.publicPaths) || under(opts.ownPrefix, request.url)) { done(); return }
+    let refusal: Error | undefined
+    let reason: AuthFailure | null = null
+    const next = (i: number): void => {
+      const authenticator = authenticators[i]
+      if (authenticator === undefined) { refuse(request, reply, refusal, reason, done); return }
+      authenticator.authenticate(request, reply, (err: Error | null, verdict?: Verdict) => {
+        if (err !== null) {
+          if (refusal === undefined || rank(err) > rank(refusal)) { refusal = err; reason = request.authFailure }
+          next(i + 1)
+        } else if (verdict === undefined || verdict === ABSENT) {
+          next(i + 1)
+        } else {
+          accept(request, verdict, done)
+        }
+      })
+    }
+    next(0)
   })
 }
 
-export default fp(authenticatePlugin, { name: 'auth-proxy-authenticate', fastify: '5.x', dependencies: [] })
+export default fp(authenticatePlugin, { name: 'auth-proxy-authenticate', fastify: '5.x' })

@@ -7,7 +7,8 @@
 // correct one fail. Entries expire after a TTL, the cache is bounded (least recently used goes first), and every
 // entry is tied to the backend's credential generation, so a reload drops them all at once.
 import { hash, randomBytes } from 'node:crypto'
-import type { CredentialBackend, Identity, ReloadCounts } from './backend.ts'
+import type { PasswordVerifier, ReloadCounts } from './verifier.ts'
+import type { Identity } from './identity.ts'
 
 export interface VerifyCacheOptions {
   /** Entries at most; 0 disables caching. */
@@ -19,9 +20,9 @@ export interface VerifyCacheOptions {
 
 interface Entry { readonly identity: Identity, readonly generation: number, readonly expires: number }
 
-export class CachedBackend implements CredentialBackend {
+export class CachedBackend implements PasswordVerifier {
   readonly name: string
-  readonly #inner: CredentialBackend
+  readonly #inner: PasswordVerifier
   readonly #key = randomBytes(32).toString('base64')
   readonly #entries = new Map<string, Entry>()
   /** Checks under way, so a burst of requests with the same new credentials runs one hash, not hundreds. */
@@ -32,7 +33,7 @@ export class CachedBackend implements CredentialBackend {
   hits = 0
   misses = 0
 
-  constructor (inner: CredentialBackend, options: VerifyCacheOptions) {
+  constructor (inner: PasswordVerifier, options: VerifyCacheOptions) {
     this.name = inner.name
     this.#inner = inner
     this.#maxEntries = options.maxEntries

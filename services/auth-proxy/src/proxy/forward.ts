@@ -171,7 +171,6 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
     }
     const mapped = upstreamError(err, this.#ctx.state)
     this.#ctx.metrics.upstreamError(mapped.kind)
-    if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(mapped.retryAfterSeconds))
     reply.send(mapped.error)
   }
 

@@ -4,7 +4,7 @@
 // fields, and nothing a client sent reaches the app except through it.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
-import type { Identity } from '../auth/backend.ts'
+import type { Identity } from '../auth/identity.ts'
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection and must not be forwarded. Also

@@ -2,7 +2,7 @@
 // reply-from's onError); forward.ts applies it in its one failure path.
 import { Pool } from 'undici'
 import type { Config } from '../config.ts'
-import { BadGatewayError, causeCodes, UpstreamStartingError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'
+import { BadGatewayError, causeCodes, retryAfter, UpstreamStartingError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'
 import type { UpstreamErrorKind } from '../metrics.ts'
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT'])
@@ -29,7 +29,6 @@ export const STARTING_RETRY_AFTER_SECONDS = 2
 export interface MappedUpstreamError {
   readonly kind: UpstreamErrorKind
   readonly error: Error
-  readonly retryAfterSeconds?: number
 }
 
 export function upstreamError (err: unknown, state: UpstreamState): MappedUpstreamError {
@@ -39,7 +38,7 @@ export function upstreamError (err: unknown, state: UpstreamState): MappedUpstre
       // Kubernetes starts the sidecar and the app together: until the app has answered once, a refused
       // connection means "not started yet" — 503 with Retry-After, which clients and browsers handle gracefully.
       if (!state.seen && causeCodes(err).includes('ECONNREFUSED')) {
-        return { kind: 'starting', error: new UpstreamStartingError({ cause: err }), retryAfterSeconds: STARTING_RETRY_AFTER_SECONDS }
+        return { kind: 'starting', error: retryAfter(new UpstreamStartingError({ cause: err }), STARTING_RETRY_AFTER_SECONDS) }
       }
       return { kind: 'unavailable', error: new UpstreamUnavailableError({ cause: err }) }
     default: return { kind: 'bad_gateway', error: new BadGatewayError({ cause: err }) }

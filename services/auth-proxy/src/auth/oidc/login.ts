@@ -1,0 +1,139 @@
+// The browser side of OpenID Connect: sending a browser to the provider, completing the callback into a
+// session cookie, reading (and renewing) that session on every request, and ending it.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { LoginResult, LoginState, OidcClient } from './client.ts'
+import { OIDC_BACKEND_NAME } from './config.ts'
+import { safeReturnPath } from './return-path.ts'
+import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
+import { AccessDenied, BackendUnavailable } from '../../errors.ts'
+import type { Identity } from '../identity.ts'
+
+/** How long a started login may take at the provider (typing a password, a second factor). */
+export const LOGIN_TIMEOUT_S = 600
+
+function nowS (): number { return Math.floor(Date.now() / 1000) }
+
+export class OidcLogin {
+  readonly client: OidcClient
+  readonly store: SessionStore
+  readonly prefix: string
+  /** Refreshes under way, by refresh token: a page's parallel requests share one (rotated tokens work once). */
+  readonly #refreshing = new Map<string, Promise<Session | null>>()
+
+  readonly #cookieSecure: 'auto' | 'true' | 'false'
+
+  constructor (client: OidcClient, store: SessionStore, prefix: string, cookieSecure: 'auto' | 'true' | 'false' = 'auto') {
+    this.client = client
+    this.store = store
+    this.prefix = prefix
+    this.#cookieSecure = cookieSecure
+  }
+
+  /**
+   * Secure cookies whenever the browser's request was HTTPS (also behind a trusted TLS-terminating router), or
+   * always with SESSION_COOKIE_SECURE=true (an edge Route whose router is not in TRUST_PROXY).
+   */
+  secure (request: FastifyRequest): boolean {
+    return this.#cookieSecure === 'auto' ? request.protocol === 'https' : this.#cookieSecure === 'true'
+  }
+
+  redirectUri (request: FastifyRequest): string {
+    return this.client.config.redirectUrl ?? `${request.protocol}://${request.host}${this.prefix}/callback`
+  }
+
+  /** One login cookie per login under way (named after its state), so two tabs logging in do not collide. */
+  #loginCookieName (state: string): string {
+    return `${this.store.cookieName}_login_${state.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}`
+  }
+
+  /** Redirects the browser to the provider; `returnTo` is checked again here, whatever the caller did. */
+  async startLogin (request: FastifyRequest, reply: FastifyReply, returnTo: string): Promise<FastifyReply> {
+    const { url, login } = await this.client.startLogin(this.redirectUri(request), safeReturnPath(returnTo))
+    const sealed = await this.store.seal({ ...login, exp: nowS() + LOGIN_TIMEOUT_S })
+    appendCookie(reply, serializeCookie(this.#loginCookieName(login.state), sealed, { secure: this.secure(request), path: `${this.prefix}/`, maxAge: LOGIN_TIMEOUT_S }))
+    void reply.header('cache-control', 'no-store')
+    return await reply.redirect(url.href, 302)
+  }
+
+  /** The login state the callback's `state` belongs to, or null (none, expired, or from another browser). */
+  async loginState (request: FastifyRequest, reply: FastifyReply, state: string): Promise<LoginState | null> {
+    const name = this.#loginCookieName(state)
+    const raw = parseCookies(request.headers.cookie).get(name)
+    if (raw === undefined) return null
+    appendCookie(reply, serializeCookie(name, '', { secure: this.secure(request), path: `${this.prefix}/`, maxAge: 0 })) // used once
+    const payload = await this.store.unsealPayload(raw)
+    if (payload === null || payload.state !== state) return null
+    return payload as unknown as LoginState
+  }
+
+  /** Writes the session cookie for a completed login or refresh; returns the sealed size (for the log). */
+  async startSession (request: FastifyRequest, reply: FastifyReply, result: LoginResult, previous?: Session): Promise<{ session: Session, size: number }> {
+    const session: Session = {
+      sid: previous?.sid ?? SessionStore.newId(),
+      user: result.identity.user,
+      ...(result.identity.email !== undefined && { email: result.identity.email }),
+      ...(result.identity.groups.length > 0 && { groups: result.identity.groups }),
+      exp: previous?.exp ?? nowS() + Math.floor(this.store.lifetimeMs / 1000),
+      refreshAt: nowS() + result.expiresIn,
+      ...(result.refreshToken !== undefined && { refreshToken: result.refreshToken }),
+      ...(this.client.config.passAccessToken && { accessToken: result.accessToken }),
+      ...(result.idToken !== undefined && { idToken: result.idToken })
+    }
+    const size = await this.store.write(request, reply, session, this.secure(request))
+    return { session, size }
+  }
+
+  /**
+   * The identity from the session cookie, renewed with the refresh token once the provider's tokens expired.
+   * Null when there is no usable session (none, tampered, expired, refresh refused, user no longer allowed).
+   * Throws BackendUnavailable when a due refresh cannot reach the provider.
+   */
+  async sessionIdentity (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
+    let session = await this.store.read(request)
+    if (session === null) return null
+    if (session.refreshAt <= nowS() && session.refreshToken !== undefined) {
+      session = await this.#refresh(request, reply, session)
+      if (session === null) {
+        this.store.clear(request, reply, this.secure(request))
+        return null
+      }
+    }
+    return {
+      user: session.user,
+      backend: OIDC_BACKEND_NAME,
+      ...(session.email !== undefined && { email: session.email }),
+      ...(session.groups !== undefined && { groups: session.groups }),
+      ...(session.accessToken !== undefined && { accessToken: session.accessToken })
+    }
+  }
+
+  async #refresh (request: FastifyRequest, reply: FastifyReply, session: Session): Promise<Session | null> {
+    const token = session.refreshToken ?? ''
+    let pending = this.#refreshing.get(token)
+    if (pending === undefined) {
+      pending = (async () => {
+        try {
+          return (await this.startSession(request, reply, await this.client.refresh(token), session)).session
+        } catch (err) {
+          if (err instanceof AccessDenied) return null // no longer allowed in: the session ends
+          if (err instanceof BackendUnavailable) throw err
+          return null // the provider refused the refresh token (revoked, expired): log in again
+        }
+      })().finally(() => { this.#refreshing.delete(token) })
+      this.#refreshing.set(token, pending)
+      return await pending
+    }
+    // Another request of this page did the refresh: send its new cookie with this response too.
+    const renewed = await pending
+    if (renewed !== null) await this.store.write(request, reply, renewed, this.secure(request))
+    return renewed
+  }
+
+  /** Ends the session here; the provider's end-session URL (RP-initiated logout) when it has one. */
+  logout (request: FastifyRequest, reply: FastifyReply, session: Session | null): string {
+    this.store.clear(request, reply, this.secure(request))
+    const root = `${request.protocol}://${request.host}/`
+    const target = this.client.ready() ? this.client.endSessionUrl(session?.idToken, this.client.config.postLogoutRedirectUrl ?? root) : undefined
+    return target?.href ?? '/'
+  }
+}

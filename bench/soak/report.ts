@@ -36,10 +36,13 @@ export interface Summary {
   readonly failed: number
   readonly explained: number
   readonly unexplained: Outcome[]
-  /** MB/hour of the replica that ran throughout, after warm-up. */
+  /** MB/hour of the replica that ran throughout, after warm-up, and over the run's second half. */
   readonly rssSlope: number
+  readonly rssSlopeLate: number
   readonly heapSlope: number
   readonly fdRange: readonly [number, number]
+  /** Descriptors per hour (a leak grows it; connections coming and going only spread it). */
+  readonly fdSlope: number
   readonly eventLoopP99MaxMs: number
 }
 
@@ -47,6 +50,8 @@ export function summarise (outcomes: readonly Outcome[], windows: readonly Fault
   const failed = outcomes.filter((o) => !o.ok)
   const unexplained = failed.filter((o) => explain(o, windows) === undefined)
   const steady = samples.filter((s) => s.replica === 'A' && s.at >= warmupMs)
+  const end = steady.reduce((a, s) => Math.max(a, s.at), 0)
+  const late = steady.filter((s) => s.at >= end / 2)
   const hours = (at: number): number => at / 3_600_000
   const fds = steady.map((s) => s.fds)
   return {
@@ -55,9 +60,11 @@ export function summarise (outcomes: readonly Outcome[], windows: readonly Fault
     explained: failed.length - unexplained.length,
     unexplained,
     rssSlope: slope(steady.map((s) => [hours(s.at), s.rssMb])),
+    rssSlopeLate: slope(late.map((s) => [hours(s.at), s.rssMb])),
+    fdSlope: slope(steady.map((s) => [hours(s.at), s.fds])),
     heapSlope: slope(steady.map((s) => [hours(s.at), s.heapMb])),
-    fdRange: [Math.min(...fds), Math.max(...fds)],
-    eventLoopP99MaxMs: Math.max(...samples.filter((s) => s.at >= warmupMs).map((s) => s.eventLoopP99Ms))
+    fdRange: [fds.reduce((a, b) => Math.min(a, b), Infinity), fds.reduce((a, b) => Math.max(a, b), 0)],
+    eventLoopP99MaxMs: samples.filter((s) => s.at >= warmupMs).reduce((a, s) => Math.max(a, s.eventLoopP99Ms), 0)
   }
 }
 
@@ -66,8 +73,8 @@ export function markdown (outcomes: readonly Outcome[], windows: readonly FaultW
   const lines = ['# Soak run', '', meta, '', '![memory and latency over the run](soak.svg)', '',
     '## Targets', '', '| What | Goal | Measured | Met |', '| --- | --- | --- | --- |',
     `| Failures no fault explains | 0 | ${summary.unexplained.length} of ${summary.sent} requests | ${summary.unexplained.length === 0 ? 'yes' : 'no'} |`,
-    `| RSS slope after warm-up (replica A) | ≤ 1 MB/hour | ${fmt(summary.rssSlope, 2)} MB/hour (heap ${fmt(summary.heapSlope, 2)}) | ${summary.rssSlope <= 1 ? 'yes' : 'no'} |`,
-    `| Open file descriptors (replica A) | flat | ${summary.fdRange[0]}–${summary.fdRange[1]} | ${summary.fdRange[1] - summary.fdRange[0] <= 10 ? 'yes' : 'no'} |`,
+    `| RSS slope after warm-up (replica A) | ≤ 1 MB/hour | ${fmt(summary.rssSlope, 2)} MB/hour; second half ${fmt(summary.rssSlopeLate, 2)} (heap ${fmt(summary.heapSlope, 2)}) | ${summary.rssSlope <= 1 ? 'yes' : 'no'} |`,
+    `| Open file descriptors (replica A) | flat | ${summary.fdRange[0]}–${summary.fdRange[1]} (in-flight connections), trend ${fmt(summary.fdSlope, 1)}/hour | ${Math.abs(summary.fdSlope) <= 5 ? 'yes' : 'no'} |`,
     `| Event-loop delay p99, worst 10 s | < 50 ms | ${fmt(summary.eventLoopP99MaxMs)} ms | ${summary.eventLoopP99MaxMs < 50 ? 'yes' : 'no'} |`,
     '', '## Requests', '', '| Traffic | Sent | Answered as intended | Failed | Explained by a fault | Results of the failures |', '| --- | ---: | ---: | ---: | ---: | --- |']
   for (const kind of kinds) {
@@ -83,8 +90,11 @@ export function markdown (outcomes: readonly Outcome[], windows: readonly FaultW
     lines.push(`| ${fault} | ${windows.filter((w) => w.fault === fault).length} | ${count} |`)
   }
   if (summary.unexplained.length > 0) {
-    lines.push('', '## Unexplained failures', '', '| At (s) | Traffic | Result | ms |', '| ---: | --- | --- | ---: |')
-    for (const o of summary.unexplained.slice(0, 50)) lines.push(`| ${fmt(o.at / 1000)} | ${o.kind} | ${o.result} | ${o.ms} |`)
+    lines.push('', '## Unexplained failures', '', '| At (s) | Traffic | Result | ms | Last fault before it |', '| ---: | --- | --- | ---: | --- |')
+    for (const o of summary.unexplained.slice(0, 50)) {
+      const last = windows.filter((w) => w.from <= o.at).at(-1)
+      lines.push(`| ${fmt(o.at / 1000)} | ${o.kind} | ${o.result} | ${o.ms} | ${last === undefined ? '' : `${last.fault} at ${fmt(last.from / 1000)} s`} |`)
+    }
   }
   lines.push('', '## Samples (every 10 s)', '', '| At (s) | Replica | RSS MB | Heap MB | FDs | Event-loop p99 ms |', '| ---: | --- | ---: | ---: | ---: | ---: |')
   const every = Math.max(1, Math.floor(samples.length / 60))
@@ -98,7 +108,8 @@ export function svg (outcomes: readonly Outcome[], windows: readonly FaultWindow
   const H = 200
   const left = 50
   const a = samples.filter((s) => s.replica === 'A')
-  const end = Math.max(1, ...samples.map((s) => s.at), ...outcomes.map((o) => o.at))
+  // No spread: a 30-minute run records ~10⁵ outcomes, more arguments than a call may take.
+  const end = [...samples.map((s) => s.at), ...outcomes.map((o) => o.at)].reduce((a, b) => Math.max(a, b), 1)
   const x = (at: number): number => left + (at / end) * (W - left - 10)
   const buckets = new Map<number, number[]>()
   for (const o of outcomes) if (o.kind === 'basic' && o.ok) { const b = Math.floor(o.at / 10_000); buckets.set(b, [...(buckets.get(b) ?? []), o.ms]) }

@@ -5,7 +5,7 @@
 //   printf '%s' "$PW" | auth-proxy hash alice --stdin
 //   docker run --rm -it IMAGE hash alice  the same, from the image
 import { bcryptLine } from './auth/basic/password-hash.ts'
-import { hasControlCharacters } from './auth/auth-config.ts'
+import { hasControlCharacters } from './config/auth.ts'
 
 const DEFAULT_HASH_COST = 10
 const EX_USAGE = 64

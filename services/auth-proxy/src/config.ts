@@ -2,38 +2,16 @@
 // Every problem is collected and reported together, each naming its variable (like oauth2-proxy's Validate()),
 // and the result is deeply frozen so no part of the app can change it later.
 import proxyAddr from '@fastify/proxy-addr'
-import { AUTH_DEFAULTS, readAuthConfig, type AuthConfig } from './auth/auth-config.ts'
-import { LDAP_DEFAULTS } from './auth/ldap/config.ts'
-import { OIDC_DEFAULTS } from './auth/oidc/config.ts'
-import { EnvReader, type Env } from './env.ts'
+import { readAuthConfig, type AuthConfig } from './config/auth.ts'
+import { EnvReader, type Env, type SettingValue } from './config/reader.ts'
+import { SETTINGS, type SettingName } from './config/settings.ts'
 import { ConfigError } from './errors.ts'
 
-export const DEFAULTS = Object.freeze({
-  LISTEN_HOST: '0.0.0.0',
-  LISTEN_PORT: 8081,
-  MANAGEMENT_HOST: '0.0.0.0',
-  MANAGEMENT_PORT: 9091,
-  UPSTREAM_URL: 'http://127.0.0.1:8080',
-  UPSTREAM_CONNECT_TIMEOUT_MS: 5_000,
-  UPSTREAM_TIMEOUT_MS: 60_000, // like nginx's proxy_read_timeout
-  UPSTREAM_BODY_TIMEOUT_MS: 60_000,
-  // Long enough for the endpoints controller to take the Pod out of the Service before the listener closes.
-  SHUTDOWN_DELAY_MS: 5_000,
-  // Inside Kubernetes' default 30 s grace period, with room for the delay above.
-  SHUTDOWN_TIMEOUT_MS: 20_000,
-  TLS_RELOAD_INTERVAL_MS: 10_000,
-  // Slow clients (slowloris): checked every second (CLIENT_CHECK_INTERVAL_MS), so a limit holds to within a second.
-  CLIENT_HEADER_TIMEOUT_MS: 10_000, // the request line and headers; nginx allows 60 s, browsers send them at once
-  CLIENT_BODY_TIMEOUT_MS: 30_000, // longest pause between two pieces of a request body (nginx: client_body_timeout)
-  CLIENT_REQUEST_TIMEOUT_MS: 300_000, // the whole request, body included (Node's own default)
-  WEBSOCKET_IDLE_TIMEOUT_MS: 3_600_000, // a tunnel with no byte either way for an hour is ended (1001)
-  ...AUTH_DEFAULTS,
-  ...LDAP_DEFAULTS,
-  ...OIDC_DEFAULTS,
-  LOG_LEVEL: 'info'
-})
+/** Every declared setting's default, parsed (durations in ms): derived from settings.ts, for tests and tools. */
+export const DEFAULTS: Readonly<{ [N in SettingName]: SettingValue<N> }> = Object.freeze(Object.fromEntries(
+  (Object.keys(SETTINGS) as SettingName[]).map((name) => [name, new EnvReader({}).value(name)])) as { [N in SettingName]: SettingValue<N> })
 
-export const LOG_LEVELS = Object.freeze(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+export { LOG_LEVELS } from './config/settings.ts'
 
 export interface PublicPath {
   /** Upper-case method, or undefined for any. GET also admits HEAD. */
@@ -41,7 +19,7 @@ export interface PublicPath {
   readonly path: string
 }
 
-export type { AuthConfig, BackendName, StaticCredentialsConfig } from './auth/auth-config.ts'
+export type { AuthConfig, BackendName, StaticCredentialsConfig } from './config/auth.ts'
 
 export interface Config {
   readonly listen: { readonly host: string, readonly port: number }
@@ -74,19 +52,10 @@ export interface Config {
 }
 
 function readUpstreamUrl (r: EnvReader): string {
-  const value = r.get('UPSTREAM_URL') ?? DEFAULTS.UPSTREAM_URL
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    r.problem('UPSTREAM_URL', `must be an absolute http:// or https:// URL, got "${value}"`)
-    return DEFAULTS.UPSTREAM_URL
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    r.problem('UPSTREAM_URL', `must use http:// or https://, got "${url.protocol}"`)
-  } else if (url.username !== '' || url.password !== '') {
-    r.problem('UPSTREAM_URL', 'must not contain credentials')
-  } else if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+  const value = r.value('UPSTREAM_URL')
+  const url = r.url('UPSTREAM_URL', value, ['http:', 'https:'])
+  if (url === undefined) return DEFAULTS.UPSTREAM_URL
+  if (url.pathname !== '/' || url.search !== '') {
     // The proxy forwards the client's path verbatim; a base path would silently rewrite every request.
     r.problem('UPSTREAM_URL', `must be an origin only (scheme, host, port), without a path, query or fragment, got "${value}"`)
   }
@@ -96,7 +65,7 @@ function readUpstreamUrl (r: EnvReader): string {
 const TRUST_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal'])
 
 function readTrustProxy (r: EnvReader): string[] {
-  const items = r.list('TRUST_PROXY')
+  const items = r.value('TRUST_PROXY')
   for (const item of items) {
     // Compiling one entry at a time names the bad one; proxy-addr is what Fastify uses to apply the list.
     try {
@@ -113,7 +82,7 @@ const METHOD_RE = /^[A-Z]+$/
 /** PUBLIC_PATHS: comma-separated `/path` or `METHOD /path`, exact (no prefixes, no patterns). */
 function readPublicPaths (r: EnvReader): PublicPath[] {
   const out: PublicPath[] = []
-  for (const item of r.list('PUBLIC_PATHS')) {
+  for (const item of r.value('PUBLIC_PATHS')) {
     const parts = item.split(/\s+/)
     const [method, path] = parts.length === 2 ? parts : [undefined, parts[0]]
     if (parts.length > 2 || path === undefined || (method !== undefined && !METHOD_RE.test(method))) {
@@ -134,16 +103,16 @@ function readTls (r: EnvReader): Config['tls'] {
   if (certFile === undefined && keyFile === undefined) return undefined
   if (certFile === undefined) r.problem('TLS_CERT_FILE', 'must be set together with TLS_KEY_FILE')
   if (keyFile === undefined) r.problem('TLS_KEY_FILE', 'must be set together with TLS_CERT_FILE')
-  const reloadMs = r.durationMs('TLS_RELOAD_INTERVAL', DEFAULTS.TLS_RELOAD_INTERVAL_MS)
+  const reloadMs = r.value('TLS_RELOAD_INTERVAL')
   return certFile !== undefined && keyFile !== undefined ? { certFile, keyFile, reloadMs } : undefined
 }
 
 function readClientLimits (r: EnvReader): Config['client'] {
   const limits = {
-    headerTimeoutMs: r.durationMs('CLIENT_HEADER_TIMEOUT', DEFAULTS.CLIENT_HEADER_TIMEOUT_MS),
-    bodyTimeoutMs: r.durationMs('CLIENT_BODY_TIMEOUT', DEFAULTS.CLIENT_BODY_TIMEOUT_MS, true),
-    requestTimeoutMs: r.durationMs('CLIENT_REQUEST_TIMEOUT', DEFAULTS.CLIENT_REQUEST_TIMEOUT_MS, true),
-    websocketIdleMs: r.durationMs('WEBSOCKET_IDLE_TIMEOUT', DEFAULTS.WEBSOCKET_IDLE_TIMEOUT_MS, true)
+    headerTimeoutMs: r.value('CLIENT_HEADER_TIMEOUT'),
+    bodyTimeoutMs: r.value('CLIENT_BODY_TIMEOUT'),
+    requestTimeoutMs: r.value('CLIENT_REQUEST_TIMEOUT'),
+    websocketIdleMs: r.value('WEBSOCKET_IDLE_TIMEOUT')
   }
   // Node refuses a server whose headers may take longer than the whole request.
   if (limits.requestTimeoutMs !== 0 && limits.headerTimeoutMs > limits.requestTimeoutMs) {
@@ -163,30 +132,30 @@ function deepFreeze<T> (value: T): T {
 /** Reads and validates the whole configuration. Throws one ConfigError listing every problem. */
 export function loadConfig (env: Env = process.env): Config {
   const r = new EnvReader(env)
-  const listen = { host: r.get('LISTEN_HOST') ?? DEFAULTS.LISTEN_HOST, port: r.port('LISTEN_PORT', DEFAULTS.LISTEN_PORT) }
+  const listen = { host: r.value('LISTEN_HOST'), port: r.value('LISTEN_PORT') }
   const management = {
-    host: r.get('MANAGEMENT_HOST') ?? DEFAULTS.MANAGEMENT_HOST,
-    port: r.port('MANAGEMENT_PORT', DEFAULTS.MANAGEMENT_PORT)
+    host: r.value('MANAGEMENT_HOST'),
+    port: r.value('MANAGEMENT_PORT')
   }
   if (listen.port !== 0 && listen.port === management.port) {
     r.problem('MANAGEMENT_PORT', `must differ from LISTEN_PORT (both are ${listen.port})`)
   }
   const upstream = {
     url: readUpstreamUrl(r),
-    connectTimeoutMs: r.durationMs('UPSTREAM_CONNECT_TIMEOUT', DEFAULTS.UPSTREAM_CONNECT_TIMEOUT_MS),
-    timeoutMs: r.durationMs('UPSTREAM_TIMEOUT', DEFAULTS.UPSTREAM_TIMEOUT_MS),
-    bodyTimeoutMs: r.durationMs('UPSTREAM_BODY_TIMEOUT', DEFAULTS.UPSTREAM_BODY_TIMEOUT_MS, true)
+    connectTimeoutMs: r.value('UPSTREAM_CONNECT_TIMEOUT'),
+    timeoutMs: r.value('UPSTREAM_TIMEOUT'),
+    bodyTimeoutMs: r.value('UPSTREAM_BODY_TIMEOUT')
   }
   const publicPaths = readPublicPaths(r)
   const shutdown = {
-    delayMs: r.durationMs('SHUTDOWN_DELAY', DEFAULTS.SHUTDOWN_DELAY_MS, true),
-    timeoutMs: r.durationMs('SHUTDOWN_TIMEOUT', DEFAULTS.SHUTDOWN_TIMEOUT_MS)
+    delayMs: r.value('SHUTDOWN_DELAY'),
+    timeoutMs: r.value('SHUTDOWN_TIMEOUT')
   }
   const client = readClientLimits(r)
   const tls = readTls(r)
   const auth = readAuthConfig(r)
   const trustProxy = readTrustProxy(r)
-  const logLevel = r.oneOf('LOG_LEVEL', LOG_LEVELS, DEFAULTS.LOG_LEVEL)
+  const logLevel = r.value('LOG_LEVEL')
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
   return deepFreeze({ listen, management, upstream, publicPaths, shutdown, client, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })

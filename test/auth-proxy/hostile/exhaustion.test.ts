@@ -65,6 +65,7 @@ t.test('websocket-idle: a tunnel with no traffic is ended after WEBSOCKET_IDLE_T
   const frame = Buffer.from(socket.received().split('\r\n\r\n')[1] ?? '', 'latin1')
   t.same([...frame.subarray(0, 4)], [0x88, frame[1], 0x03, 0xe9], 'an unmasked Close frame with code 1001')
   t.ok(await until(() => up.openTunnels() === 0))
+  t.ok(await until(() => proxy.logLines().some((l) => l.msg === 'websocket')), 'its log line (written by the child process, read through a pipe)')
   const line = proxy.logLines().find((l) => l.msg === 'websocket')
   t.equal(line?.closedBy, 'idle')
 })

@@ -1,7 +1,7 @@
 // Secrets mounted as files (Kubernetes Secret volumes): passwords, the LDAP bind password, OIDC secrets.
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
-import { hasControlCharacters } from '../auth/auth-config.ts'
+import { hasControlCharacters } from '../config/auth.ts'
 
 /**
  * Reads a password or secret file (AUTH_PASSWORD_FILE, LDAP_BIND_PASSWORD_FILE, OIDC_CLIENT_SECRET_FILE,

@@ -1,7 +1,8 @@
 // The LDAP settings: each rule names its variable, all problems together, sensible defaults.
 import t from 'tap'
 import { loadConfig } from '../../../../services/auth-proxy/src/config.ts'
-import { LDAP_DEFAULTS, isCleartextRemote } from '../../../../services/auth-proxy/src/auth/ldap/config.ts'
+import { isCleartextRemote } from '../../../../services/auth-proxy/src/auth/ldap/config.ts'
+import { DEFAULTS } from '../../../../services/auth-proxy/src/config.ts'
 import { problemsOf } from '../../../helpers/config.ts'
 
 const DIRECT = { LDAP_URL: 'ldaps://ldap.example.org', LDAP_BIND_DN_TEMPLATE: 'uid={user},ou=people,dc=example,dc=org' }
@@ -14,11 +15,11 @@ t.test('LDAP alone is a credential source; defaults', async (t) => {
   t.match(c.auth.ldap, {
     urls: ['ldaps://ldap.example.org'],
     startTls: false,
-    searchFilter: LDAP_DEFAULTS.LDAP_SEARCH_FILTER,
+    searchFilter: DEFAULTS.LDAP_SEARCH_FILTER,
     userAttribute: 'uid',
     requiredGroups: [],
-    connectTimeoutMs: LDAP_DEFAULTS.LDAP_CONNECT_TIMEOUT_MS,
-    timeoutMs: LDAP_DEFAULTS.LDAP_TIMEOUT_MS
+    connectTimeoutMs: DEFAULTS.LDAP_CONNECT_TIMEOUT,
+    timeoutMs: DEFAULTS.LDAP_TIMEOUT
   })
   t.equal(c.auth.groupsHeader, 'X-Forwarded-Groups')
   t.ok(Object.isFrozen(c.auth.ldap?.urls))

@@ -1,5 +1,5 @@
 // One user from AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE: the simplest way to protect an app.
-import type { StaticCredentialsConfig } from '../auth-config.ts'
+import type { StaticCredentialsConfig } from '../../config/auth.ts'
 import { CredentialsLoadError } from '../../errors.ts'
 import { constantTimeEqual } from './constant-time.ts'
 import { readPasswordFile } from '../../util/secret-file.ts'

@@ -1,18 +1,10 @@
 // The LDAP part of the configuration schema: LDAP_* variables, validated and reported like every other setting.
 import { createRequire } from 'node:module'
-import type { EnvReader } from '../../env.ts'
+import type { EnvReader } from '../../config/reader.ts'
 import { parseDn } from './syntax.ts'
-import { isLoopbackHost } from '../oidc/config.ts'
+import { settingsIn } from '../../config/settings.ts'
+import { isLoopbackHost } from '../../util/net.ts'
 
-export const LDAP_DEFAULTS = Object.freeze({
-  LDAP_SEARCH_FILTER: '(uid={user})',
-  LDAP_USER_ATTRIBUTE: 'uid',
-  // A login waits for these on a cache miss: long enough for a busy directory, short enough to fail over.
-  LDAP_CONNECT_TIMEOUT_MS: 3_000,
-  LDAP_TIMEOUT_MS: 5_000,
-  // How often a directory marked down is tried again (and an idle one checked), for /readyz.
-  LDAP_HEALTH_INTERVAL_MS: 10_000
-})
 
 /** The placeholder replaced by the (escaped) user name in LDAP_BIND_DN_TEMPLATE and LDAP_SEARCH_FILTER. */
 export const USER_PLACEHOLDER = '{user}'
@@ -42,16 +34,12 @@ export interface LdapConfig {
   readonly healthIntervalMs: number
 }
 
-/** Every variable of this schema; setting any of them without LDAP_URL is a mistake worth reporting. */
-const LDAP_VARIABLES = ['LDAP_STARTTLS', 'LDAP_CA_FILE', 'LDAP_BIND_DN_TEMPLATE', 'LDAP_BIND_DN', 'LDAP_BIND_PASSWORD',
-  'LDAP_BIND_PASSWORD_FILE', 'LDAP_SEARCH_BASE', 'LDAP_SEARCH_FILTER', 'LDAP_USER_ATTRIBUTE', 'LDAP_GROUP_SEARCH_BASE',
-  'LDAP_REQUIRED_GROUPS', 'LDAP_CONNECT_TIMEOUT', 'LDAP_TIMEOUT', 'LDAP_HEALTH_INTERVAL']
 
 const ATTRIBUTE_RE = /^[A-Za-z][A-Za-z0-9-]*$/
 
 function readUrls (r: EnvReader): string[] {
   const urls: string[] = []
-  for (const item of r.list('LDAP_URL').flatMap((i) => i.split(/\s+/))) {
+  for (const item of r.value('LDAP_URL').flatMap((i) => i.split(/\s+/))) {
     let url: URL
     try {
       url = new URL(item)
@@ -85,7 +73,7 @@ function readDn (r: EnvReader, name: string, template = false): string | undefin
 }
 
 function readFilter (r: EnvReader): string {
-  const value = r.get('LDAP_SEARCH_FILTER') ?? LDAP_DEFAULTS.LDAP_SEARCH_FILTER
+  const value = r.value('LDAP_SEARCH_FILTER')
   if (!value.includes(USER_PLACEHOLDER)) r.problem('LDAP_SEARCH_FILTER', `must contain ${USER_PLACEHOLDER}, got "${value}"`)
   try {
     // ldapts' own parser, loaded here only when LDAP is configured (configuration is read synchronously).
@@ -120,18 +108,18 @@ export function isCleartextRemote (url: string, startTls: boolean): boolean {
 /** Reads LDAP_*; undefined when LDAP is not configured. */
 export function readLdapConfig (r: EnvReader): LdapConfig | undefined {
   if (r.get('LDAP_URL') === undefined) {
-    for (const name of LDAP_VARIABLES) if (r.raw(name) !== undefined) r.problem(name, 'is set but LDAP_URL is not')
+    // Setting any of them without LDAP_URL is a mistake worth reporting.
+    r.onlyWith(settingsIn('LDAP'), 'LDAP_URL')
     return undefined
   }
   const urls = readUrls(r)
-  const startTls = r.boolean('LDAP_STARTTLS', false)
+  const startTls = r.value('LDAP_STARTTLS')
   if (startTls && urls.some((u) => u.startsWith('ldaps:'))) {
     r.problem('LDAP_STARTTLS', 'cannot be combined with ldaps:// (already TLS); use ldap:// with StartTLS, or ldaps:// alone')
   }
   const bindDnTemplate = readDn(r, 'LDAP_BIND_DN_TEMPLATE', true)
   const bindDn = readDn(r, 'LDAP_BIND_DN')
-  const bindPassword = r.raw('LDAP_BIND_PASSWORD')
-  const bindPasswordFile = r.get('LDAP_BIND_PASSWORD_FILE')
+  const bindSecret = r.secret('LDAP_BIND_PASSWORD')
   const searchBase = readDn(r, 'LDAP_SEARCH_BASE')
   const groupSearchBase = readDn(r, 'LDAP_GROUP_SEARCH_BASE') ?? searchBase
   if (bindDnTemplate === undefined && searchBase === undefined) {
@@ -139,13 +127,11 @@ export function readLdapConfig (r: EnvReader): LdapConfig | undefined {
   } else if (bindDnTemplate !== undefined && r.get('LDAP_SEARCH_BASE') !== undefined) {
     r.problem('LDAP_SEARCH_BASE', 'cannot be combined with LDAP_BIND_DN_TEMPLATE: choose direct bind or search-then-bind')
   }
-  if (bindDn !== undefined && bindPassword === undefined && bindPasswordFile === undefined) {
+  if (bindDn !== undefined && bindSecret === undefined) {
     r.problem('LDAP_BIND_DN', 'is set but neither LDAP_BIND_PASSWORD nor LDAP_BIND_PASSWORD_FILE is')
   }
-  if (bindDn === undefined && (bindPassword !== undefined || bindPasswordFile !== undefined)) {
-    r.problem(bindPassword !== undefined ? 'LDAP_BIND_PASSWORD' : 'LDAP_BIND_PASSWORD_FILE', 'is set but LDAP_BIND_DN is not')
-  }
-  const userAttribute = r.get('LDAP_USER_ATTRIBUTE') ?? LDAP_DEFAULTS.LDAP_USER_ATTRIBUTE
+  if (bindDn === undefined) r.onlyWith(['LDAP_BIND_PASSWORD'], 'LDAP_BIND_DN')
+  const userAttribute = r.value('LDAP_USER_ATTRIBUTE')
   if (!ATTRIBUTE_RE.test(userAttribute)) r.problem('LDAP_USER_ATTRIBUTE', `must be an attribute name such as uid, got "${userAttribute}"`)
   const caFile = r.get('LDAP_CA_FILE')
   return {
@@ -154,14 +140,14 @@ export function readLdapConfig (r: EnvReader): LdapConfig | undefined {
     ...(caFile !== undefined && { caFile }),
     ...(bindDnTemplate !== undefined && { bindDnTemplate }),
     ...(bindDn !== undefined && { bindDn }),
-    ...(bindPasswordFile !== undefined ? { bindPasswordFile } : bindPassword !== undefined && { bindPassword }),
+    ...(bindSecret !== undefined && ('file' in bindSecret ? { bindPasswordFile: bindSecret.file } : { bindPassword: bindSecret.value })),
     ...(searchBase !== undefined && { searchBase }),
     searchFilter: readFilter(r),
     userAttribute,
     ...(groupSearchBase !== undefined && { groupSearchBase }),
     requiredGroups: readGroups(r),
-    connectTimeoutMs: r.durationMs('LDAP_CONNECT_TIMEOUT', LDAP_DEFAULTS.LDAP_CONNECT_TIMEOUT_MS),
-    timeoutMs: r.durationMs('LDAP_TIMEOUT', LDAP_DEFAULTS.LDAP_TIMEOUT_MS),
-    healthIntervalMs: r.durationMs('LDAP_HEALTH_INTERVAL', LDAP_DEFAULTS.LDAP_HEALTH_INTERVAL_MS)
+    connectTimeoutMs: r.value('LDAP_CONNECT_TIMEOUT'),
+    timeoutMs: r.value('LDAP_TIMEOUT'),
+    healthIntervalMs: r.value('LDAP_HEALTH_INTERVAL')
   }
 }

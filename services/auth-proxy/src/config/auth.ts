@@ -1,29 +1,13 @@
-// The authentication part of the configuration schema: which credential backends, in which order, and how
-// identities travel upstream. LDAP's own settings live in ldap-config.ts.
-import type { EnvReader } from '../env.ts'
-import { readLdapConfig, type LdapConfig } from './ldap/config.ts'
-import { readOidcConfig, readPathPrefix, readSessionConfig, type OidcConfig, type SessionConfig } from './oidc/config.ts'
+// The authentication part of the configuration: which credential methods, in which order, and how identities
+// travel upstream. Each method's own settings are read in its folder (auth/ldap/config.ts, auth/oidc/config.ts);
+// every setting is declared in settings.ts.
+import type { EnvReader } from './reader.ts'
+import { readLdapConfig, type LdapConfig } from '../auth/ldap/config.ts'
+import { readOidcConfig, readPathPrefix, readSessionConfig, type OidcConfig, type SessionConfig } from '../auth/oidc/config.ts'
 
-export const AUTH_DEFAULTS = Object.freeze({
-  AUTH_REALM: 'Restricted',
-  USER_HEADER: 'X-Forwarded-User',
-  GROUPS_HEADER: 'X-Forwarded-Groups', // as oauth2-proxy names it
-  EMAIL_HEADER: 'X-Forwarded-Email',
-  FORWARD_AUTHORIZATION: false,
-  HTPASSWD_RELOAD_INTERVAL_MS: 2_000, // "within a few seconds" of the kubelet updating the Secret
-  // ~1000 distinct credentials × ~200 bytes: bounded and small; 5 minutes caps how long a credential a backend
-  // cannot signal a change for (LDAP) keeps working from cache.
-  VERIFY_CACHE_SIZE: 1_000,
-  VERIFY_CACHE_TTL_MS: 5 * 60_000,
-  // 10 wrong passwords a minute per client and user name: a typist's patience; ~14k guesses a day at most.
-  AUTH_FAILURE_LIMIT: 10,
-  // 50 a minute per client whatever the names: a lab behind one NAT rarely fails that often; a sprayer does.
-  AUTH_FAILURE_CLIENT_LIMIT: 50,
-  // 20 a minute per user name from everywhere, then that account is slowed (auth/throttle.ts).
-  AUTH_FAILURE_ACCOUNT_LIMIT: 20,
-  AUTH_FAILURE_WINDOW_MS: 60_000,
-  AUTH_FAILURE_MAX_CLIENTS: 10_000 // ~1 MB at most, whatever the flood of addresses
-})
+
+/** The setting that turns each method on, by AUTH_BACKENDS name. */
+const BACKEND_SETTINGS = Object.freeze({ htpasswd: 'HTPASSWD_FILE', static: 'AUTH_USERNAME', ldap: 'LDAP_URL', oidc: 'OIDC_ISSUER_URL' } as const)
 
 /** Credential backends by AUTH_BACKENDS name, in the default order (each only when configured). */
 export const BACKEND_NAMES = Object.freeze(['htpasswd', 'static', 'ldap', 'oidc'] as const)
@@ -82,8 +66,8 @@ const CONTROL_RE = /[\x00-\x1f\x7f]/
 export function hasControlCharacters (value: string): boolean { return CONTROL_RE.test(value) }
 
 /** USER_HEADER, GROUPS_HEADER: a header name the proxy may own (it strips every client copy). */
-function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER' | 'EMAIL_HEADER', fallback: string): string {
-  const value = r.get(name) ?? fallback
+function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER' | 'EMAIL_HEADER'): string {
+  const value = r.value(name)
   if (!TOKEN_RE.test(value)) {
     r.problem(name, `must be a valid HTTP header name, got "${value}"`)
   } else if (RESERVED_HEADERS.has(value.toLowerCase())) {
@@ -94,7 +78,7 @@ function readIdentityHeader (r: EnvReader, name: 'USER_HEADER' | 'GROUPS_HEADER'
 
 /** AUTH_BACKENDS: which configured backends to ask, in order. Default: every configured one, htpasswd first. */
 function readBackends (r: EnvReader, configured: ReadonlyMap<BackendName, string>): BackendName[] {
-  const listed = r.list('AUTH_BACKENDS').map((name) => name.toLowerCase())
+  const listed = r.value('AUTH_BACKENDS').map((name) => name.toLowerCase())
   if (listed.length === 0) return BACKEND_NAMES.filter((name) => configured.has(name))
   const out: BackendName[] = []
   for (const name of listed) {
@@ -116,11 +100,9 @@ function readBackends (r: EnvReader, configured: ReadonlyMap<BackendName, string
   return out
 }
 
-/** The setting that configures each backend, for messages. */
-const BACKEND_SETTINGS: Record<BackendName, string> = { htpasswd: 'HTPASSWD_FILE', static: 'AUTH_USERNAME', ldap: 'LDAP_URL', oidc: 'OIDC_ISSUER_URL' }
 
 function readRealm (r: EnvReader): string {
-  const value = r.get('AUTH_REALM') ?? AUTH_DEFAULTS.AUTH_REALM
+  const value = r.value('AUTH_REALM')
   if (!REALM_RE.test(value) || value.length > 128) {
     // The realm is sent inside a quoted-string (RFC 7617 §2); quotes, backslashes and controls would break it.
     r.problem('AUTH_REALM', 'must be 1-128 printable ASCII characters without " or \\')
@@ -129,46 +111,41 @@ function readRealm (r: EnvReader): string {
 }
 
 function readStaticCredentials (r: EnvReader): StaticCredentialsConfig | undefined {
-  const username = r.get('AUTH_USERNAME')
-  const password = r.raw('AUTH_PASSWORD')
-  const passwordFile = r.get('AUTH_PASSWORD_FILE')
+  const username = r.value('AUTH_USERNAME')
+  const secret = r.secret('AUTH_PASSWORD')
   if (username === undefined) {
-    if (password !== undefined) r.problem('AUTH_PASSWORD', 'is set but AUTH_USERNAME is not')
-    if (passwordFile !== undefined) r.problem('AUTH_PASSWORD_FILE', 'is set but AUTH_USERNAME is not')
+    r.onlyWith(['AUTH_PASSWORD'], 'AUTH_USERNAME')
     return undefined
   }
   // RFC 7617 §2: the user-id cannot contain a colon; controls are forbidden in both parts.
   if (username.includes(':') || hasControlCharacters(username)) {
     r.problem('AUTH_USERNAME', 'must not contain ":" or control characters')
   }
-  if (passwordFile !== undefined) return { username, passwordFile } // the file wins over AUTH_PASSWORD
-  if (password === undefined) {
+  if (secret === undefined) {
     r.problem('AUTH_USERNAME', 'is set but neither AUTH_PASSWORD nor AUTH_PASSWORD_FILE is')
     return undefined
   }
-  if (hasControlCharacters(password)) r.problem('AUTH_PASSWORD', 'must not contain control characters')
-  return { username, password }
+  if ('file' in secret) return { username, passwordFile: secret.file } // the file wins over AUTH_PASSWORD
+  if (hasControlCharacters(secret.value)) r.problem('AUTH_PASSWORD', 'must not contain control characters')
+  return { username, password: secret.value }
 }
 
 /** Reads the whole auth section; problems go to the reader like every other setting's. */
 export function readAuthConfig (r: EnvReader): AuthConfig {
-  const htpasswdFile = r.get('HTPASSWD_FILE')
+  const htpasswdFile = r.value('HTPASSWD_FILE')
   const staticCredentials = readStaticCredentials(r)
   const ldap = readLdapConfig(r)
   const oidc = readOidcConfig(r)
   const session = readSessionConfig(r, oidc !== undefined)
-  const configured = new Map<BackendName, string>()
-  if (htpasswdFile !== undefined) configured.set('htpasswd', 'HTPASSWD_FILE')
-  if (r.get('AUTH_USERNAME') !== undefined) configured.set('static', 'AUTH_USERNAME')
-  if (ldap !== undefined) configured.set('ldap', 'LDAP_URL')
-  if (oidc !== undefined) configured.set('oidc', 'OIDC_ISSUER_URL')
+  const present: Record<BackendName, boolean> = { htpasswd: htpasswdFile !== undefined, static: r.get('AUTH_USERNAME') !== undefined, ldap: ldap !== undefined, oidc: oidc !== undefined }
+  const configured = new Map(BACKEND_NAMES.filter((name) => present[name]).map((name) => [name, BACKEND_SETTINGS[name]]))
   if (configured.size === 0) {
     // Fail closed: a proxy with no credentials would either let everyone in or no one.
     r.problem('HTPASSWD_FILE', 'no credentials configured: set HTPASSWD_FILE, AUTH_USERNAME with AUTH_PASSWORD or AUTH_PASSWORD_FILE, LDAP_URL or OIDC_ISSUER_URL')
   }
-  const userHeader = readIdentityHeader(r, 'USER_HEADER', AUTH_DEFAULTS.USER_HEADER)
-  const groupsHeader = readIdentityHeader(r, 'GROUPS_HEADER', AUTH_DEFAULTS.GROUPS_HEADER)
-  const emailHeader = readIdentityHeader(r, 'EMAIL_HEADER', AUTH_DEFAULTS.EMAIL_HEADER)
+  const userHeader = readIdentityHeader(r, 'USER_HEADER')
+  const groupsHeader = readIdentityHeader(r, 'GROUPS_HEADER')
+  const emailHeader = readIdentityHeader(r, 'EMAIL_HEADER')
   const seen = new Map<string, string>()
   for (const [name, value] of [['USER_HEADER', userHeader], ['GROUPS_HEADER', groupsHeader], ['EMAIL_HEADER', emailHeader]] as const) {
     const other = seen.get(value.toLowerCase())
@@ -187,18 +164,18 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
     ...(oidc !== undefined && { oidc }),
     ...(session !== undefined && { session }),
     pathPrefix: readPathPrefix(r),
-    forwardAuthorization: r.boolean('FORWARD_AUTHORIZATION', AUTH_DEFAULTS.FORWARD_AUTHORIZATION),
-    htpasswdReloadMs: r.durationMs('HTPASSWD_RELOAD_INTERVAL', AUTH_DEFAULTS.HTPASSWD_RELOAD_INTERVAL_MS),
+    forwardAuthorization: r.value('FORWARD_AUTHORIZATION'),
+    htpasswdReloadMs: r.value('HTPASSWD_RELOAD_INTERVAL'),
     cache: {
-      maxEntries: r.integer('VERIFY_CACHE_SIZE', AUTH_DEFAULTS.VERIFY_CACHE_SIZE, 0, 1_000_000),
-      ttlMs: r.durationMs('VERIFY_CACHE_TTL', AUTH_DEFAULTS.VERIFY_CACHE_TTL_MS)
+      maxEntries: r.value('VERIFY_CACHE_SIZE'),
+      ttlMs: r.value('VERIFY_CACHE_TTL')
     },
     throttle: {
-      limit: r.integer('AUTH_FAILURE_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_LIMIT, 0, 1_000_000),
-      clientLimit: r.integer('AUTH_FAILURE_CLIENT_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_CLIENT_LIMIT, 1, 1_000_000),
-      accountLimit: r.integer('AUTH_FAILURE_ACCOUNT_LIMIT', AUTH_DEFAULTS.AUTH_FAILURE_ACCOUNT_LIMIT, 1, 1_000_000),
-      windowMs: r.durationMs('AUTH_FAILURE_WINDOW', AUTH_DEFAULTS.AUTH_FAILURE_WINDOW_MS),
-      maxClients: r.integer('AUTH_FAILURE_MAX_CLIENTS', AUTH_DEFAULTS.AUTH_FAILURE_MAX_CLIENTS, 1, 10_000_000)
+      limit: r.value('AUTH_FAILURE_LIMIT'),
+      clientLimit: r.value('AUTH_FAILURE_CLIENT_LIMIT'),
+      accountLimit: r.value('AUTH_FAILURE_ACCOUNT_LIMIT'),
+      windowMs: r.value('AUTH_FAILURE_WINDOW'),
+      maxClients: r.value('AUTH_FAILURE_MAX_CLIENTS')
     }
   }
 }

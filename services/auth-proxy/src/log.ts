@@ -3,6 +3,7 @@
 // second line of defence for anything logged by hand.
 import type { FastifyLoggerOptions, FastifyRequest } from 'fastify'
 import type { LoggerOptions } from 'pino'
+import { pathOf } from './util/url.ts'
 
 export const REDACT_PATHS = Object.freeze([
   'req.headers.authorization',
@@ -25,12 +26,6 @@ export interface OperatorLog {
   error (obj: object, msg: string): void
 }
 
-/** The path without its query: query strings often carry tokens (Jupyter's ?token=…). */
-export function pathOf (url: string | undefined): string {
-  if (url === undefined) return ''
-  const q = url.indexOf('?')
-  return q === -1 ? url : url.slice(0, q)
-}
 
 export function loggerOptions (level: string): FastifyLoggerOptions & LoggerOptions {
   return {

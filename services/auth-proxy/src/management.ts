@@ -5,6 +5,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { loggerOptions } from './log.ts'
 import { lazySchemaCompilers } from './schema-compilers.ts'
+import { bareHost } from './util/net.ts'
 
 export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
 
@@ -27,7 +28,7 @@ export interface ReadinessSources {
 export async function probeTcp (url: string, timeoutMs = UPSTREAM_PROBE_TIMEOUT_MS): Promise<boolean> {
   const { hostname, port, protocol } = new URL(url)
   return await new Promise((resolve) => {
-    const socket = connect({ host: hostname.replace(/^\[|\]$/g, ''), port: Number(port || (protocol === 'https:' ? 443 : 80)) })
+    const socket = connect({ host: bareHost(hostname), port: Number(port || (protocol === 'https:' ? 443 : 80)) })
     const finish = (ok: boolean): void => { socket.destroy(); resolve(ok) }
     socket.setTimeout(timeoutMs, () => { finish(false) })
     socket.once('connect', () => { finish(true) })

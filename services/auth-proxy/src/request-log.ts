@@ -2,7 +2,7 @@
 // Never headers, so never an Authorization header, a cookie or a password. Replaces Fastify's two
 // lines (incoming/completed) through its LogController extension point, and feeds the request metrics.
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
-import { pathOf } from './log.ts'
+import { pathOf } from './util/url.ts'
 import type { ProxyMetrics } from './metrics.ts'
 import type { TunnelSummary } from './proxy/tunnel.ts'
 

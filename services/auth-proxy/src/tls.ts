@@ -6,7 +6,7 @@ import type { Server } from 'node:https'
 import { createSecureContext } from 'node:tls'
 import type { Config } from './config.ts'
 import { TlsLoadError } from './errors.ts'
-import { fileFingerprint } from './util/file-poller.ts'
+import { cannotRead, FilePoller } from './util/files.ts'
 import type { OperatorLog } from './log.ts'
 
 export interface TlsMaterial { readonly cert: Buffer, readonly key: Buffer }
@@ -18,7 +18,7 @@ export function readTlsFiles (tls: TlsConfig): TlsMaterial {
     try {
       return readFileSync(path)
     } catch (err) {
-      throw new TlsLoadError(`${name}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+      throw new TlsLoadError(cannotRead(name, path, err), { cause: err })
     }
   }
   const material = { cert: read('TLS_CERT_FILE', tls.certFile), key: read('TLS_KEY_FILE', tls.keyFile) }
@@ -32,28 +32,18 @@ export function readTlsFiles (tls: TlsConfig): TlsMaterial {
 
 /** Polls both files; a valid new pair replaces the served one, an invalid one is logged and ignored. */
 export function watchTlsFiles (server: Server, tls: TlsConfig, log: OperatorLog): () => void {
-  let seen = ''
-  let checking = false
-  const check = async (): Promise<void> => {
-    if (checking) return
-    checking = true
+  const poller = new FilePoller([tls.certFile, tls.keyFile], () => {
     try {
-      const now = `${await fileFingerprint(tls.certFile)}|${await fileFingerprint(tls.keyFile)}`
-      if (seen === '') { seen = now; return }
-      if (now === seen) return
-      seen = now
-      try {
-        server.setSecureContext(readTlsFiles(tls))
-        log.info({ cert: tls.certFile }, 'TLS certificate reloaded')
-      } catch (err) {
-        // Typically the two files caught mid-update: the next change (the other file) retries.
-        log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed; keeping the previous one')
-      }
-    } finally {
-      checking = false
+      server.setSecureContext(readTlsFiles(tls))
+      log.info({ cert: tls.certFile }, 'TLS certificate reloaded')
+      return Promise.resolve(true)
+    } catch (err) {
+      // Typically the two files caught mid-update: the next change (the other file) retries.
+      log.error({ err: { message: (err as Error).message } }, 'TLS certificate reload failed; keeping the previous one')
+      return Promise.resolve(false)
     }
-  }
-  void check()
-  const timer = setInterval(() => { void check() }, tls.reloadMs).unref()
-  return () => { clearInterval(timer) }
+  })
+  void poller.check() // the first check takes the files as served
+  poller.start(tls.reloadMs)
+  return () => { poller.stop() }
 }

@@ -7,6 +7,7 @@
 // correct one fail. Entries expire after a TTL, the cache is bounded (least recently used goes first), and every
 // entry is tied to the backend's credential generation, so a reload drops them all at once.
 import { hash, randomBytes } from 'node:crypto'
+import { Lru } from '../util/lru.ts'
 import type { PasswordVerifier, ReloadCounts } from './verifier.ts'
 import type { Identity } from './identity.ts'
 
@@ -24,7 +25,7 @@ export class CachedBackend implements PasswordVerifier {
   readonly name: string
   readonly #inner: PasswordVerifier
   readonly #key = randomBytes(32).toString('base64')
-  readonly #entries = new Map<string, Entry>()
+  readonly #entries: Lru<string, Entry>
   /** Checks under way, so a burst of requests with the same new credentials runs one hash, not hundreds. */
   readonly #inflight = new Map<string, Promise<Identity | null>>()
   readonly #maxEntries: number
@@ -37,6 +38,7 @@ export class CachedBackend implements PasswordVerifier {
     this.name = inner.name
     this.#inner = inner
     this.#maxEntries = options.maxEntries
+    this.#entries = new Lru(options.maxEntries)
     this.#ttlMs = options.ttlMs
     this.#now = options.now ?? Date.now
   }
@@ -52,11 +54,9 @@ export class CachedBackend implements PasswordVerifier {
 
   /** A fresh entry for `key`, moved to the recent end; expired or outdated ones are dropped. */
   #hit (key: string, generation: number): Identity | undefined {
-    const entry = this.#entries.get(key)
+    const entry = this.#entries.get(key) // now the most recent
     if (entry === undefined) return undefined
-    this.#entries.delete(key)
-    if (entry.generation !== generation || entry.expires <= this.#now()) return undefined
-    this.#entries.set(key, entry) // re-insert: Map order is our recency order
+    if (entry.generation !== generation || entry.expires <= this.#now()) { this.#entries.delete(key); return undefined }
     this.hits++
     return entry.identity
   }
@@ -94,12 +94,7 @@ export class CachedBackend implements PasswordVerifier {
   }
 
   #remember (key: string, identity: Identity, generation: number): void {
-    this.#entries.set(key, { identity, generation, expires: this.#now() + this.#ttlMs })
-    while (this.#entries.size > this.#maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest === undefined) break
-      this.#entries.delete(oldest)
-    }
+    this.#entries.set(key, { identity, generation, expires: this.#now() + this.#ttlMs }) // the least recent goes
   }
 
   ready (): boolean { return this.#inner.ready() }

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyRequest } from 'fastify'
 import type { Identity } from '../auth/identity.ts'
+import { isOwnCookie } from '../auth/oidc/cookie-names.ts'
 
 /**
  * Hop-by-hop fields (RFC 9110 §7.6.1): they describe one connection and must not be forwarded. Also
@@ -105,8 +106,7 @@ export function withoutOwnCookies (cookie: string, name: string): string {
   return cookie.split(';').map((pair) => pair.trim()).filter((pair) => {
     const eq = pair.indexOf('=')
     const cookieName = (eq < 0 ? pair : pair.slice(0, eq)).trim()
-    const own = cookieName === name || (cookieName.startsWith(`${name}_`) && /^(\d+|login_.*)$/.test(cookieName.slice(name.length + 1)))
-    return pair !== '' && !own
+    return pair !== '' && !isOwnCookie(name, cookieName)
   }).join('; ')
 }
 

@@ -10,6 +10,7 @@
 // authority-form) never matters.
 import type { FastifyRequest } from 'fastify'
 import { BadRequestError } from '../errors.ts'
+import { pathOf } from '../util/url.ts'
 
 /**
  * Every method the proxy forwards. Not TRACE (it would echo the client's credentials back, the XST attack) nor
@@ -29,8 +30,7 @@ const BAD_PERCENT = /%(?![0-9a-f]{2})/i
 /** The reason a path is refused, or undefined when it is safe to forward verbatim. */
 export function unsafePathReason (url: string): string | undefined {
   if (url.includes('#')) return 'fragment'
-  const q = url.indexOf('?')
-  const path = q === -1 ? url : url.slice(0, q)
+  const path = pathOf(url)
   if (!path.startsWith('/')) return 'not an origin-form path' // absolute-form and `*` are not for an app
   if (BAD_PERCENT.test(path)) return 'malformed percent-encoding'
   if (DOT_SEGMENT.test(path)) return 'dot-segment'

@@ -55,3 +55,10 @@ export class BackendHealth {
     }
   }
 }
+
+/** Runs `check` once now and then every `intervalMs` (never keeping the process alive); returns how to stop. */
+export async function checkNowAndEvery (check: () => Promise<unknown>, intervalMs: number): Promise<() => void> {
+  await check()
+  const timer = setInterval(() => { void check() }, intervalMs).unref()
+  return () => { clearInterval(timer) }
+}

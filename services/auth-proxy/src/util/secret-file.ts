@@ -1,6 +1,7 @@
 // Secrets mounted as files (Kubernetes Secret volumes): passwords, the LDAP bind password, OIDC secrets.
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../errors.ts'
+import { cannotRead } from './files.ts'
 import { hasControlCharacters } from '../config/auth.ts'
 
 /**
@@ -13,7 +14,7 @@ export async function readPasswordFile (path: string, variable = 'AUTH_PASSWORD_
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new CredentialsLoadError(`${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+    throw new CredentialsLoadError(cannotRead(variable, path, err), { cause: err })
   }
   const password = text.replace(/\r?\n$/, '')
   if (password === '') throw new CredentialsLoadError(`${variable}: ${path} is empty`)

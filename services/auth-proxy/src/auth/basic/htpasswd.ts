@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../../errors.ts'
-import { fileFingerprint } from '../../util/file-poller.ts'
+import { cannotRead, FilePoller } from '../../util/files.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
 import type { OperatorLog } from '../../log.ts'
 import type { PasswordVerifier, ReloadCounts } from '../verifier.ts'
@@ -83,7 +83,7 @@ async function readSnapshot (path: string): Promise<Snapshot> {
   try {
     text = await readFile(path, 'utf8')
   } catch (err) {
-    throw new CredentialsLoadError(`HTPASSWD_FILE: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+    throw new CredentialsLoadError(cannotRead('HTPASSWD_FILE', path, err), { cause: err })
   }
   const entries = parseHtpasswd(text, path)
   // Unknown users are verified against a typical user's own hash: the same scheme and cost, so the same time,
@@ -99,62 +99,53 @@ export class HtpasswdBackend implements PasswordVerifier {
   /** Password verifications actually run (cache misses and dummies included): the expensive part. */
   verifications = 0
   #snapshot: Snapshot
-  #fingerprint = ''
+  readonly #poller: FilePoller
   #generation = 1
   #reloads = 0
   #reloadFailures = 0
   #lastReloadError: string | undefined
-  #timer: NodeJS.Timeout | undefined
-  #checking = false
   readonly #log: OperatorLog | undefined
 
   private constructor (path: string, snapshot: Snapshot, log: OperatorLog | undefined) {
     this.path = path
     this.#snapshot = snapshot
     this.#log = log
+    this.#poller = new FilePoller([path], async () => await this.#reload())
     this.#warnAboutWeakHashes()
   }
 
   static async load (path: string, log?: OperatorLog): Promise<HtpasswdBackend> {
-    const before = await fileFingerprint(path)
     const backend = new HtpasswdBackend(path, await readSnapshot(path), log)
-    backend.#fingerprint = before
+    await backend.#poller.prime()
     return backend
   }
 
   /** Checks the file every `intervalMs` and swaps in a new valid version. The timer never keeps the process alive. */
   watch (intervalMs: number): void {
-    this.#timer ??= setInterval(() => { void this.checkForChanges() }, intervalMs).unref()
+    this.#poller.start(intervalMs)
   }
 
   /** One check: reloads when the file's identity changed. Resolves true when a new version was taken. */
-  async checkForChanges (): Promise<boolean> {
-    if (this.#checking) return false
-    this.#checking = true
+  async checkForChanges (): Promise<boolean> { return await this.#poller.check() }
+
+  async #reload (): Promise<boolean> {
+    let next: Snapshot
     try {
-      const current = await fileFingerprint(this.path)
-      if (current === this.#fingerprint) return false
-      this.#fingerprint = current
-      let next: Snapshot
-      try {
-        next = await readSnapshot(this.path)
-      } catch (err) {
-        this.#reloadFailures++
-        this.#lastReloadError = (err as Error).message
-        this.#log?.error({ file: this.path, err: { message: this.#lastReloadError } }, 'htpasswd reload failed; keeping the previous users')
-        return false
-      }
-      this.#lastReloadError = undefined
-      if (next.digest === this.#snapshot.digest) return false // touched, not changed
-      this.#snapshot = next
-      this.#generation++
-      this.#reloads++
-      this.#log?.info({ file: this.path, users: next.entries.size }, 'htpasswd reloaded')
-      this.#warnAboutWeakHashes()
-      return true
-    } finally {
-      this.#checking = false
+      next = await readSnapshot(this.path)
+    } catch (err) {
+      this.#reloadFailures++
+      this.#lastReloadError = (err as Error).message
+      this.#log?.error({ file: this.path, err: { message: this.#lastReloadError } }, 'htpasswd reload failed; keeping the previous users')
+      return false
     }
+    this.#lastReloadError = undefined
+    if (next.digest === this.#snapshot.digest) return false // touched, not changed
+    this.#snapshot = next
+    this.#generation++
+    this.#reloads++
+    this.#log?.info({ file: this.path, users: next.entries.size }, 'htpasswd reloaded')
+    this.#warnAboutWeakHashes()
+    return true
   }
 
   #warnAboutWeakHashes (): void {
@@ -198,8 +189,7 @@ export class HtpasswdBackend implements PasswordVerifier {
   ready (): boolean { return this.size > 0 }
 
   close (): Promise<void> {
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#poller.stop()
     return Promise.resolve()
   }
 }

@@ -3,6 +3,7 @@
 import { Socket, isIP } from 'node:net'
 import type { ConnectionOptions } from 'node:tls'
 import { Client, ResultCodeError, type SearchOptions, type Entry } from 'ldapts'
+import { bareHost } from '../../util/net.ts'
 
 export interface LdapServerOptions {
   readonly urls: readonly string[]
@@ -36,7 +37,7 @@ export class LdapConnection {
     this.url = url
     this.#options = options
     const { hostname } = new URL(url)
-    const host = hostname.replace(/^\[|\]$/g, '')
+    const host = bareHost(hostname)
     const tlsOptions: ConnectionOptions = {
       ...(options.ca !== undefined && { ca: options.ca }),
       rejectUnauthorized: true,

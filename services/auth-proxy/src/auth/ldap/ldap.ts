@@ -7,10 +7,11 @@
 import { readFile } from 'node:fs/promises'
 import type { Entry } from 'ldapts'
 import { AccessDenied, BackendUnavailable, CredentialsLoadError } from '../../errors.ts'
-import { BackendHealth, type HealthStatus } from '../../util/health.ts'
+import { BackendHealth, type HealthStatus, checkNowAndEvery } from '../../util/health.ts'
 import { isCleartextRemote, USER_PLACEHOLDER, type LdapConfig } from './config.ts'
 import { isLdapResult, LdapConnectionPool, LdapServers, type LdapConnection } from './connection.ts'
 import { escapeDnValue, escapeFilterValue, firstRdnValue, normalizeDn } from './syntax.ts'
+import { cannotRead } from '../../util/files.ts'
 import { readPasswordFile } from '../../util/secret-file.ts'
 import type { OperatorLog } from '../../log.ts'
 import type { PasswordVerifier } from '../verifier.ts'
@@ -57,7 +58,7 @@ export class LdapBackend implements PasswordVerifier {
   /** Connections for user binds, whose bind state changes with every login. */
   readonly #pool: LdapConnectionPool
   readonly #health: BackendHealth
-  #timer: NodeJS.Timeout | undefined
+  #stopChecks: () => void = () => {}
 
   private constructor (config: LdapConfig, ca: string | undefined, log: OperatorLog | undefined) {
     this.#config = config
@@ -84,7 +85,7 @@ export class LdapBackend implements PasswordVerifier {
       try {
         ca = await readFile(config.caFile, 'utf8')
       } catch (err) {
-        throw new CredentialsLoadError(`LDAP_CA_FILE: cannot read ${config.caFile} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err })
+        throw new CredentialsLoadError(cannotRead('LDAP_CA_FILE', config.caFile, err), { cause: err })
       }
     }
     if (config.bindPasswordFile !== undefined) await readPasswordFile(config.bindPasswordFile, 'LDAP_BIND_PASSWORD_FILE')
@@ -93,8 +94,7 @@ export class LdapBackend implements PasswordVerifier {
       log?.warn({ servers: cleartext }, 'LDAP without TLS: passwords cross the network in clear; use ldaps:// or LDAP_STARTTLS=true')
     }
     const backend = new LdapBackend(config, ca, log)
-    await backend.check()
-    backend.#timer = setInterval(() => { void backend.check() }, config.healthIntervalMs).unref()
+    backend.#stopChecks = await checkNowAndEvery(async () => await backend.check(), config.healthIntervalMs)
     return backend
   }
 
@@ -281,7 +281,7 @@ export class LdapBackend implements PasswordVerifier {
   }
 
   async close (): Promise<void> {
-    clearInterval(this.#timer)
+    this.#stopChecks()
     this.#dropService()
     this.#pool.close()
     await Promise.resolve()

@@ -3,7 +3,7 @@
 // Who may enter (allowed e-mail domains and groups) is decided here for sessions and bearer tokens alike.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
 import * as client from 'openid-client'
-import { BackendHealth, type HealthStatus } from '../../util/health.ts'
+import { BackendHealth, type HealthStatus, checkNowAndEvery } from '../../util/health.ts'
 import { isLoopbackHost } from '../../util/net.ts'
 import type { OidcConfig } from './config.ts'
 import { readPasswordFile } from '../../util/secret-file.ts'
@@ -66,7 +66,7 @@ export class OidcClient {
   readonly #health: BackendHealth
   #configuration: client.Configuration | undefined
   #jwks: ReturnType<typeof createRemoteJWKSet> | undefined
-  #timer: NodeJS.Timeout | undefined
+  #stopChecks: () => void = () => {}
 
   private constructor (config: OidcConfig, secret: string | undefined, log: OperatorLog | undefined) {
     this.#config = config
@@ -78,8 +78,7 @@ export class OidcClient {
   static async create (config: OidcConfig, log?: OperatorLog): Promise<OidcClient> {
     const secret = config.clientSecretFile !== undefined ? await readPasswordFile(config.clientSecretFile, 'OIDC_CLIENT_SECRET_FILE') : config.clientSecret
     const oidc = new OidcClient(config, secret, log)
-    await oidc.check()
-    oidc.#timer = setInterval(() => { void oidc.check() }, config.healthIntervalMs).unref()
+    oidc.#stopChecks = await checkNowAndEvery(async () => await oidc.check(), config.healthIntervalMs)
     return oidc
   }
 
@@ -262,5 +261,5 @@ export class OidcClient {
     })
   }
 
-  close (): void { clearInterval(this.#timer) }
+  close (): void { this.#stopChecks() }
 }

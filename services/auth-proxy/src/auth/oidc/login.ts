@@ -7,6 +7,7 @@ import { safeReturnPath } from './return-path.ts'
 import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
 import { AccessDenied, BackendUnavailable } from '../../errors.ts'
 import type { Identity } from '../identity.ts'
+import { loginCookieName } from './cookie-names.ts'
 
 /** How long a started login may take at the provider (typing a password, a second factor). */
 export const LOGIN_TIMEOUT_S = 600
@@ -43,7 +44,7 @@ export class OidcLogin {
 
   /** One login cookie per login under way (named after its state), so two tabs logging in do not collide. */
   #loginCookieName (state: string): string {
-    return `${this.store.cookieName}_login_${state.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 16)}`
+    return loginCookieName(this.store.cookieName, state)
   }
 
   /** Redirects the browser to the provider; `returnTo` is checked again here, whatever the caller did. */

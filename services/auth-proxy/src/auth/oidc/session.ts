@@ -8,6 +8,7 @@ import { EncryptJWT, jwtDecrypt, type JWTPayload } from 'jose'
 import { CredentialsLoadError } from '../../errors.ts'
 import { MIN_SECRET_LENGTH, type SessionConfig } from './config.ts'
 import { readPasswordFile } from '../../util/secret-file.ts'
+import { chunkName } from './cookie-names.ts'
 
 /** What a session holds. Short claim names: every byte ends up in a cookie on every request. */
 export interface Session {
@@ -137,7 +138,7 @@ export class SessionStore {
     if (whole !== undefined) return whole
     let value = ''
     for (let i = 0; i < MAX_CHUNKS; i++) {
-      const chunk = cookies.get(`${this.cookieName}_${i}`)
+      const chunk = cookies.get(chunkName(this.cookieName, i))
       if (chunk === undefined) break
       value += chunk
     }
@@ -156,7 +157,7 @@ export class SessionStore {
     const present = parseCookies(request.headers.cookie)
     const chunks = value.length <= COOKIE_CHUNK_SIZE ? [value] : value.match(new RegExp(`.{1,${COOKIE_CHUNK_SIZE}}`, 'g')) ?? []
     if (chunks.length > MAX_CHUNKS) throw new Error(`session too large for cookies (${value.length} bytes)`)
-    const names = chunks.length === 1 ? [this.cookieName] : chunks.map((_, i) => `${this.cookieName}_${i}`)
+    const names = chunks.length === 1 ? [this.cookieName] : chunks.map((_, i) => chunkName(this.cookieName, i))
     chunks.forEach((chunk, i) => { appendCookie(reply, serializeCookie(names[i] ?? '', chunk, { secure, maxAge })) })
     for (const name of this.#names()) {
       if (present.has(name) && !names.includes(name)) appendCookie(reply, serializeCookie(name, '', { secure, maxAge: 0 }))
@@ -173,7 +174,7 @@ export class SessionStore {
   }
 
   #names (): string[] {
-    return [this.cookieName, ...Array.from({ length: MAX_CHUNKS }, (_, i) => `${this.cookieName}_${i}`)]
+    return [this.cookieName, ...Array.from({ length: MAX_CHUNKS }, (_, i) => chunkName(this.cookieName, i))]
   }
 }
 

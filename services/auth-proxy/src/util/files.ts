@@ -1,0 +1,69 @@
+// Files the proxy reads and re-reads — the htpasswd Secret, TLS certificates, password files — in one place:
+// what identifies a version of a file, the poller that notices a new one, and the message when one cannot be read.
+import { stat } from 'node:fs/promises'
+
+/**
+ * What identifies one version of a file. stat() follows symlinks, so Kubernetes' atomic swap of a Secret volume's
+ * `..data` link changes the inode even though the path stays the same; size and times catch in-place rewrites.
+ */
+export async function fileFingerprint (path: string): Promise<string> {
+  try {
+    const s = await stat(path)
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`
+  } catch (err) {
+    return `error:${(err as NodeJS.ErrnoException).code ?? ''}`
+  }
+}
+
+/** "HTPASSWD_FILE: cannot read /path (ENOENT)": the variable and the path, never the content. */
+export function cannotRead (variable: string, path: string, err: unknown): string {
+  return `${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+}
+
+/**
+ * Checks `paths` every interval and calls `changed` when any of them is a new version; `changed` says whether it
+ * took it. One check at a time; the timer never keeps the process alive.
+ */
+export class FilePoller {
+  readonly #paths: readonly string[]
+  readonly #changed: () => Promise<boolean>
+  #seen: string | undefined
+  #checking = false
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (paths: readonly string[], changed: () => Promise<boolean>) {
+    this.#paths = paths
+    this.#changed = changed
+  }
+
+  /** Takes the files as they are now as the version already loaded. */
+  async prime (): Promise<void> { this.#seen = await this.#fingerprint() }
+
+  async #fingerprint (): Promise<string> {
+    return (await Promise.all(this.#paths.map(fileFingerprint))).join('|')
+  }
+
+  /** One check; resolves true when a new version was taken. */
+  async check (): Promise<boolean> {
+    if (this.#checking) return false
+    this.#checking = true
+    try {
+      const now = await this.#fingerprint()
+      if (this.#seen === undefined) { this.#seen = now; return false }
+      if (now === this.#seen) return false
+      this.#seen = now
+      return await this.#changed()
+    } finally {
+      this.#checking = false
+    }
+  }
+
+  start (intervalMs: number): void {
+    this.#timer ??= setInterval(() => { void this.check() }, intervalMs).unref()
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+}

@@ -58,6 +58,23 @@ function under (prefix: string | undefined, url: string): boolean {
   return next === '' || next === '/' || next === '?'
 }
 
+/** Nothing accepted and nothing refused: 401 — a malformed guess if an Authorization header no method could read was sent. */
+function noCredentials (request: FastifyRequest, throttle: FailureThrottle): Error {
+  if (request.headers.authorization === undefined) {
+    request.authFailure = 'missing' // a browser's first request: not a guess, not counted
+  } else {
+    request.authFailure = 'malformed'
+    throttle.failure(request.clientAddress, '')
+  }
+  return new UnauthorizedError()
+}
+
+/** RFC 9110 §11.6.1: one challenge per method on offer; RFC 6750 §3.1: the bearer error, when a token was the problem. */
+function challengeHeader (challenges: readonly string[], err: Error): string[] {
+  const bearerError = (err as { bearerError?: string }).bearerError
+  return challenges.map((c) => (bearerError !== undefined && c.startsWith('Bearer') ? `${c}, error="${bearerError}"` : c))
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, opts) => {
   app.decorateRequest('identity', null)
@@ -68,28 +85,14 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
   /** The answer when nothing accepted: the best refusal, or (no credentials at all) a login or a 401. */
   function refuse (request: FastifyRequest, reply: FastifyReply, refusal: Error | undefined, reason: AuthFailure | null, done: (err?: Error) => void): void {
     if (refusal !== undefined) request.authFailure = reason // the chosen refusal's own reason, whoever refused last
-    const err = refusal ?? noCredentials(request)
-    if ((err as { statusCode?: number }).statusCode === 401) {
-      const bearerError = (err as { bearerError?: string }).bearerError
-      void reply.header('www-authenticate', challenges.map((c) => (bearerError !== undefined && c.startsWith('Bearer') ? `${c}, error="${bearerError}"` : c)))
-    }
+    const err = refusal ?? noCredentials(request, throttle)
+    if ((err as { statusCode?: number }).statusCode === 401) void reply.header('www-authenticate', challengeHeader(challenges, err))
     if (refusal === undefined && startLogin !== undefined && isNavigation(request)) {
       request.authFailure = 'missing'
       startLogin(request, reply).then(() => { done() }, done)
       return
     }
     done(err)
-  }
-
-  function noCredentials (request: FastifyRequest): Error {
-    // An Authorization header no method could read (an unknown scheme) counts as a malformed guess.
-    if (request.headers.authorization === undefined) {
-      request.authFailure = 'missing' // a browser's first request: not a guess, not counted
-    } else {
-      request.authFailure = 'malformed'
-      throttle.failure(request.clientAddress, '')
-    }
-    return new UnauthorizedError()
   }
 
   function accept (request: FastifyRequest, identity: Identity, done: (err?: Error) => void): void {

@@ -47,6 +47,43 @@ function providerFailure (request: FastifyRequest, err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err))
 }
 
+/** The provider's callback: state, nonce, PKCE and the ID token checked, the session cookie set, back to the page. */
+async function callback (login: OidcLogin, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const query = request.query as Record<string, unknown>
+  const state = typeof query.state === 'string' ? query.state : ''
+  const pending = state === '' ? null : await login.loginState(request, reply, state)
+  if (pending === null) {
+    // No login of this browser is waiting for this state: a forged, replayed or very late callback.
+    request.authFailure = 'invalid'
+    throw new LoginFailedError()
+  }
+  try {
+    const callbackUrl = new URL(request.url, pending.redirectUri)
+    const result = await login.client.finishLogin(callbackUrl, pending)
+    const { size } = await login.startSession(request, reply, result)
+    request.log.info({ user: result.identity.user, cookieBytes: size }, 'login')
+    void reply.header('cache-control', 'no-store')
+    return await reply.redirect(safeReturnPath(pending.returnTo), 302)
+  } catch (err) {
+    throw providerFailure(request, err)
+  }
+}
+
+/** Ends the session (here and at the provider) — only with the session's CSRF token, and not from another origin. */
+async function logout (login: OidcLogin, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const session = await login.store.read(request)
+  if (session !== null) {
+    // SameSite=Lax already keeps the cookie off cross-site POSTs; the origin check and token hold without it.
+    const origin = request.headers.origin
+    if ((origin !== undefined && origin !== `${request.protocol}://${request.host}`) || request.headers['sec-fetch-site'] === 'cross-site') throw new CsrfError()
+    const header = request.headers['x-csrf-token']
+    const token = typeof header === 'string' ? header : (await readForm(request)).get('csrf')
+    if (!login.store.checkCsrf(session.sid, token)) throw new CsrfError()
+    request.log.info({ user: session.user }, 'logout')
+  }
+  return await reply.redirect(login.logout(request, reply, session), 303)
+}
+
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login }) => {
   const prefix = login.prefix
@@ -61,26 +98,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
     }
   })
 
-  app.get(`${prefix}/callback`, async (request, reply) => {
-    const query = request.query as Record<string, unknown>
-    const state = typeof query.state === 'string' ? query.state : ''
-    const pending = state === '' ? null : await login.loginState(request, reply, state)
-    if (pending === null) {
-      // No login of this browser is waiting for this state: a forged, replayed or very late callback.
-      request.authFailure = 'invalid'
-      throw new LoginFailedError()
-    }
-    try {
-      const callbackUrl = new URL(request.url, pending.redirectUri)
-      const result = await login.client.finishLogin(callbackUrl, pending)
-      const { size } = await login.startSession(request, reply, result)
-      request.log.info({ user: result.identity.user, cookieBytes: size }, 'login')
-      void reply.header('cache-control', 'no-store')
-      return await reply.redirect(safeReturnPath(pending.returnTo), 302)
-    } catch (err) {
-      throw providerFailure(request, err)
-    }
-  })
+  app.get(`${prefix}/callback`, async (request, reply) => await callback(login, request, reply))
 
   // A page with a form: logout changes state, so it is a POST carrying the session's CSRF token.
   app.get(`${prefix}/logout`, async (request, reply) => {
@@ -90,19 +108,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
       '<p>Sign out of this site?</p><button type="submit">Sign out</button></form>')
   })
 
-  app.post(`${prefix}/logout`, async (request, reply) => {
-    const session = await login.store.read(request)
-    if (session !== null) {
-      // SameSite=Lax already keeps the cookie off cross-site POSTs; the origin check and token hold without it.
-      const origin = request.headers.origin
-      if ((origin !== undefined && origin !== `${request.protocol}://${request.host}`) || request.headers['sec-fetch-site'] === 'cross-site') throw new CsrfError()
-      const header = request.headers['x-csrf-token']
-      const token = typeof header === 'string' ? header : (await readForm(request)).get('csrf')
-      if (!login.store.checkCsrf(session.sid, token)) throw new CsrfError()
-      request.log.info({ user: session.user }, 'logout')
-    }
-    return await reply.redirect(login.logout(request, reply, session), 303)
-  })
+  app.post(`${prefix}/logout`, async (request, reply) => await logout(login, request, reply))
 
   // For the app: who is logged in, and the token its own logout form needs.
   app.get(`${prefix}/userinfo`, async (request, reply) => {

@@ -19,3 +19,17 @@ t.test('codes are unique and stable in form', async (t) => {
   t.equal(new Set(ERROR_CODES).size, ERROR_CODES.length)
   for (const code of ERROR_CODES) t.match(code, /^AUTH_PROXY_ERR_[A-Z_]+$/)
 })
+
+t.test('every error class errors.ts exports is a documented code or a documented domain error', async (t) => {
+  const errors = await import('../../services/auth-proxy/src/errors.ts')
+  const domain = [...doc.matchAll(/^\| `([A-Za-z]+)` \| domain \|/gm)].map((m) => m[1])
+  for (const [name, value] of Object.entries(errors)) {
+    if (typeof value !== 'function' || !/^[A-Z]/.test(name)) continue
+    let instance: unknown
+    try { instance = new (value as new () => unknown)() } catch { continue }
+    if (!(instance instanceof Error)) continue
+    const code = (instance as { code?: string }).code
+    if (typeof code === 'string' && code.startsWith('AUTH_PROXY_ERR_')) t.ok(ERROR_CODES.includes(code) && documented.includes(code), `${name}: ${code}`)
+    else t.ok(domain.includes(name), `${name}: a domain error in docs/errors.md`)
+  }
+})

@@ -10,7 +10,7 @@ import { bareHost } from './util/net.ts'
 export const UPSTREAM_PROBE_TIMEOUT_MS = 1_000
 
 export interface ReadinessSources {
-  /** True when every credential backend holds usable credentials. */
+  /** True while any credential method can answer (an LDAP outage must not take htpasswd users out with it). */
   credentialsReady (): boolean
   /** Backend details (users, reloads, a refused reload's reason): shown, never secret. */
   credentialsStatus? (): object

@@ -102,6 +102,9 @@ async function untilOk (url: string, authorization: string, timeoutMs = 20_000):
 }
 const [firstUser, firstPassword] = USERS[0] ?? ['', '']
 await untilOk(`${front}/`, basic(firstUser, firstPassword))
+// HAProxy brings each replica into rotation after two passed health checks (rise 2 × 500 ms): let both be in.
+await sleep(2_000)
+await untilOk(`${front}/`, basic(firstUser, firstPassword))
 log(`ready: front ${front}, replicas ${replicas.map((r) => r.port).join(', ')}; running ${minutes} min`)
 
 // ---- faults ----------------------------------------------------------------------------------------------

@@ -2,9 +2,17 @@
 // format the client asked for, and never a stack trace or an upstream's internal message.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError } from './errors.ts'
+import { ERROR_PAGE_CSP, errorPage } from './error-pages.ts'
 import { FORWARDED_METHODS } from './proxy/request-guard.ts'
 
-interface PublicError { statusCode: number, code: string, message: string }
+interface PublicError {
+  statusCode: number
+  code: string
+  message: string
+  /** For the browser's page: when to try again, who is signed in. */
+  retryAfterSeconds?: number
+  user?: string
+}
 
 const OUR_CODE = /^AUTH_PROXY_ERR_/
 const INTERNAL_CODE = new InternalError().code
@@ -28,10 +36,6 @@ function toPublic (err: FastifyError): PublicError {
   return { statusCode: 500, code: internal.code, message: internal.message }
 }
 
-function escapeHtml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
-}
-
 export function sendError (request: FastifyRequest, reply: FastifyReply, error: PublicError): void {
   const accept = request.headers.accept ?? ''
   reply.code(error.statusCode)
@@ -40,9 +44,15 @@ export function sendError (request: FastifyRequest, reply: FastifyReply, error: 
     void reply.type('application/json; charset=utf-8')
       .send(JSON.stringify({ statusCode: error.statusCode, code: error.code, message: error.message, requestId: request.id }))
   } else if (accept.includes('text/html')) {
-    const title = `${error.statusCode} ${escapeHtml(error.message)}`
-    void reply.type('text/html; charset=utf-8')
-      .send(`<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1><p>${escapeHtml(error.code)} · request ${escapeHtml(request.id)}</p></body></html>\n`)
+    const user = error.user ?? request.identity?.user
+    const signOutPath = request.server.signOutPath
+    void reply.type('text/html; charset=utf-8').header('content-security-policy', ERROR_PAGE_CSP).header('cache-control', 'no-store')
+      .send(errorPage({
+        statusCode: error.statusCode, code: error.code, message: error.message, requestId: request.id,
+        ...(error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }),
+        ...(user !== undefined && { user }),
+        ...(signOutPath !== undefined && { signOutPath })
+      }))
   } else {
     void reply.type('text/plain; charset=utf-8').send(`${error.statusCode} ${error.message} (${error.code}, request ${request.id})\n`)
   }
@@ -53,14 +63,27 @@ export function handleError (err: FastifyError, request: FastifyRequest, reply: 
   const error = toPublic(err)
   // The one place Retry-After is set (RFC 9110 §10.2.3): from errors made with errors.ts retryAfter().
   const retry = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds
-  if (typeof retry === 'number') void reply.header('retry-after', String(retry))
+  if (typeof retry === 'number') {
+    void reply.header('retry-after', String(retry))
+    error.retryAfterSeconds = retry
+  }
+  const user = (err as { user?: unknown }).user
+  if (typeof user === 'string') error.user = user
   if (error.code === INTERNAL_CODE) request.log.error({ err }, 'request failed')
   else if (error.statusCode >= 500) request.log.warn({ code: error.code, cause: causeCodes(err).at(-1) }, 'request failed')
   sendError(request, reply, error)
 }
 
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The sign-out page (OpenID Connect), linked from the browser's 403 page; undefined without OIDC. */
+    signOutPath: string | undefined
+  }
+}
+
 export function installErrorHandling (app: FastifyInstance): void {
+  app.decorate('signOutPath', undefined)
   app.setErrorHandler(handleError)
   // Every path is routed for every forwarded method, so "not found" means the method is not forwarded.
   app.setNotFoundHandler((request, reply) => {

@@ -101,6 +101,18 @@ export function backendUnavailable (cause: unknown): Error & { retryAfterSeconds
  */
 export class AccessDenied extends Error {
   override readonly name = 'AccessDenied'
+  /** Who was refused, when known: the browser's 403 page says as whom one is signed in. */
+  readonly user: string | undefined
+  constructor (message: string, user?: string) {
+    super(message)
+    this.user = user
+  }
+}
+
+/** A 403 that names the refused user for the page (never the log's business: the request line has it). */
+export function forbidden (user: string | undefined, cause?: unknown): Error & { user?: string } {
+  const err = new ForbiddenError({ cause })
+  return user === undefined ? err : Object.assign(err, { user })
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { PublicPath } from '../config.ts'
-import { ForbiddenError, UnauthorizedError } from '../errors.ts'
+import { forbidden, UnauthorizedError } from '../errors.ts'
 import { ABSENT, type RequestAuthenticator, type Verdict } from './authenticator.ts'
 import { isForwardable, type Identity } from './identity.ts'
 import { isPublic } from './public-paths.ts'
@@ -98,7 +98,7 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
   function accept (request: FastifyRequest, identity: Identity, done: (err?: Error) => void): void {
     if (!isForwardable(identity)) {
       request.authFailure = 'denied'
-      done(new ForbiddenError())
+      done(forbidden(identity.user))
       return
     }
     request.identity = identity

@@ -31,6 +31,7 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { config, 
   if (login !== undefined) {
     const [{ default: oidcRoutes }, { bearerAuthenticator, sessionAuthenticator }] = await Promise.all([import('./oidc/routes.ts'), import('./oidc/authenticators.ts')])
     await app.register(oidcRoutes, { login })
+    app.signOutPath = `${login.prefix}/logout`
     oidc = [sessionAuthenticator(login), bearerAuthenticator(login, throttle, auth.realm)]
     startLogin = async (request, reply) => await login.startLogin(request, reply, request.url).catch((err: unknown) => {
       request.authFailure = 'unavailable'

@@ -1,7 +1,7 @@
 // OpenID Connect's two request authenticators: the session cookie a browser got from a login (renewed with its
 // refresh token when due, login.ts), and a bearer JWT from the same provider (RFC 6750), checked against its keys.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { AccessDenied, BackendUnavailable, backendUnavailable, ForbiddenError, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
+import { AccessDenied, BackendUnavailable, backendUnavailable, forbidden, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
 import { ABSENT, type RequestAuthenticator, type Verdict } from '../authenticator.ts'
 import type { FailureThrottle } from '../throttle.ts'
 import { OIDC_BACKEND_NAME } from './config.ts'
@@ -55,7 +55,7 @@ export function bearerAuthenticator (login: OidcLogin, throttle: FailureThrottle
       }, (err: unknown) => {
         if (err instanceof BackendUnavailable) { request.authFailure = 'unavailable'; done(backendUnavailable(err)); return }
         throttle.failure(request.clientAddress, '')
-        if (err instanceof AccessDenied) { request.authFailure = 'denied'; done(new ForbiddenError({ cause: err })); return }
+        if (err instanceof AccessDenied) { request.authFailure = 'denied'; done(forbidden(err.user, err)); return }
         request.authFailure = 'invalid'
         done(invalidToken(err))
       })

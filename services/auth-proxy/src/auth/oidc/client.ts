@@ -242,11 +242,11 @@ export class OidcClient {
       // An unverified address proves nothing about the domain (anyone can type one at some providers).
       const domain = email?.split('@').pop()?.toLowerCase()
       if (email === undefined || claims.email_verified === false || domain === undefined || !allowedEmailDomains.includes(domain)) {
-        throw new AccessDenied('e-mail domain not in OIDC_ALLOWED_EMAIL_DOMAINS')
+        throw new AccessDenied('e-mail domain not in OIDC_ALLOWED_EMAIL_DOMAINS', user)
       }
     }
     if (allowedGroups.length > 0 && !groups.some((g) => allowedGroups.includes(g))) {
-      throw new AccessDenied('not in any of OIDC_ALLOWED_GROUPS')
+      throw new AccessDenied('not in any of OIDC_ALLOWED_GROUPS', user)
     }
     return { user, ...(email !== undefined && { email }), groups }
   }

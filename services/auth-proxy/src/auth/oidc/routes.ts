@@ -2,7 +2,7 @@
 // The prefix is reserved: nothing under it ever reaches the app.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { AccessDenied, BackendUnavailable, backendUnavailable, CsrfError, ForbiddenError, LoginFailedError, NotFoundError, UnauthorizedError } from '../../errors.ts'
+import { AccessDenied, BackendUnavailable, backendUnavailable, CsrfError, forbidden, LoginFailedError, NotFoundError, UnauthorizedError } from '../../errors.ts'
 import { isProviderAnswer } from './client.ts'
 import type { OidcLogin } from './login.ts'
 import { DEFAULT_RETURN_PATH, safeReturnPath } from './return-path.ts'
@@ -38,7 +38,7 @@ function providerFailure (request: FastifyRequest, err: unknown): Error {
   }
   if (err instanceof AccessDenied) {
     request.authFailure = 'denied'
-    return new ForbiddenError({ cause: err })
+    return forbidden(err.user, err)
   }
   if (isProviderAnswer(err)) {
     request.authFailure = 'invalid'

@@ -13,11 +13,16 @@ declare -A NEED=(
   [/usr/sbin/slapd]=slapd           # a real OpenLDAP server for the LDAP tests
   [ldapadd]=ldap-utils              # loads the tests' directory into it
   [chromium]=chromium               # the browser tests drive Debian's Chromium (playwright-core)
+  # Real apps behind the proxy (test/apps/): the tutorial's Flask app under gunicorn, Jupyter Notebook, Shiny.
+  [/usr/lib/python3/dist-packages/flask]=python3-flask
+  [/usr/bin/gunicorn]=gunicorn
+  [/usr/bin/jupyter-notebook]=jupyter-notebook
+  [/usr/lib/R/site-library/shiny]=r-cran-shiny
 )
 for extra in "$@"; do NEED[${extra%%=*}]=${extra#*=}; done
 missing=()
 for tool in "${!NEED[@]}"; do
-  if [[ $tool == /* ]]; then [ -x "$tool" ] || missing+=("${NEED[$tool]}")
+  if [[ $tool == /* ]]; then [ -e "$tool" ] || missing+=("${NEED[$tool]}")
   else command -v "$tool" >/dev/null || missing+=("${NEED[$tool]}")
   fi
 done

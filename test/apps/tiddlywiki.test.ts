@@ -19,7 +19,7 @@ t.test('TiddlyWiki: a tiddler written, saved as the proxy\'s user, there after a
   const title = page.locator('input.tc-titlebar.tc-edit-texteditor')
   await title.fill('Written through the proxy')
   // The body's editor sits in an iframe of its own (TiddlyWiki's framed editor).
-  await page.frameLocator('.tc-tiddler-editor iframe').first().locator('textarea').fill('Saved by the one behind the sidecar.')
+  await page.locator('.tc-tiddler-editor iframe').first().contentFrame().locator('textarea').fill('Saved by the one behind the sidecar.')
   await shot('1-editing')
   await page.click('button[aria-label="Confirm changes to this tiddler"]')
   const stored = join(wiki.dir.path, 'wiki', 'tiddlers')

@@ -48,14 +48,13 @@ async function look (t: Test, context: BrowserContext, url: string, name: string
 t.test('the app is starting: a page that reloads by itself, into the app once it answers', async (t) => {
   const port = await freePort()
   const proxy = await startProxy({ UPSTREAM_URL: `http://127.0.0.1:${port}`, AUTH_USERNAME: 'admin', AUTH_PASSWORD: 'admin1041' })
-  let app: Server | undefined
-  t.teardown(async () => { await proxy.close(); app?.close() })
+  const app: Server = createServer((_req, res) => { res.end('Hello from the app') })
+  t.teardown(async () => { await proxy.close(); app.close() })
   const context = await browser.newContext({ httpCredentials: { username: 'admin', password: 'admin1041' } })
   const page = await look(t, context, `${proxy.url}/`, 'app-starting', { status: 503, title: /The app is starting/ })
   t.match(await page.textContent('main'), /reloads by itself in 2 seconds/)
   t.equal(await page.getAttribute('meta[http-equiv=refresh]', 'content'), '2', 'as Retry-After says')
-  app = createServer((_req, res) => { res.end('Hello from the app') })
-  await new Promise<void>((resolve) => app?.listen(port, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => app.listen(port, '127.0.0.1', resolve))
   // Polled from here: the page's CSP (rightly) forbids the evaluated script waitForFunction would use.
   let text = ''
   for (let i = 0; i < 80 && text !== 'Hello from the app'; i++) {

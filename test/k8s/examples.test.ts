@@ -55,6 +55,29 @@ for (const [name, appPort] of Object.entries(EXAMPLES)) {
   })
 }
 
+t.test('k8s/examples/jupyter-openshift: the same Pod on OpenShift — proxy built in the cluster, Route to the proxy', async (t) => {
+  const rendered = kustomize('k8s/examples/jupyter-openshift')
+  for (const m of rendered) t.same(validateObject(m), [], `${String(m.kind)} ${String(m.metadata?.name)} validates strictly`)
+  const plain = kustomize('k8s/examples/jupyter')
+  const pod = (m: Manifest[]): Manifest => (m.find((x) => x.kind === 'Deployment') as Manifest).spec.template.spec
+  const notebook = (m: Manifest[]): Manifest => (pod(m).containers as Manifest[]).find((c) => c.name === 'notebook') as Manifest
+  t.same(notebook(rendered), notebook(plain), 'the notebook container is the same as on plain Kubernetes')
+  const proxy = (pod(rendered).containers as Manifest[]).find((c) => c.name === 'auth-proxy') as Manifest
+  t.equal(proxy.image, 'auth-proxy:latest', 'the ImageStream\'s image (lookupPolicy.local)')
+  const deployment = rendered.find((m) => m.kind === 'Deployment') as Manifest
+  const triggers = JSON.parse(deployment.metadata.annotations['image.openshift.io/triggers']) as Manifest[]
+  t.same(triggers.map((x) => x.from.name), ['auth-proxy:latest'], 'a new proxy build rolls the Pod out')
+  const build = rendered.find((m) => m.kind === 'BuildConfig') as Manifest
+  t.equal(build.spec.strategy.dockerStrategy.dockerfilePath, 'services/auth-proxy/Dockerfile')
+  t.equal(build.spec.output.to.name, 'auth-proxy:latest')
+  t.ok(rendered.some((m) => m.kind === 'ImageStream' && m.metadata.name === 'auth-proxy' && m.spec.lookupPolicy.local === true))
+  const route = rendered.find((m) => m.kind === 'Route') as Manifest
+  t.equal(route.spec.port.targetPort, 8081, 'the user\'s Route (it said 8888) now leads to the proxy')
+  t.equal(route.spec.tls.termination, 'edge')
+  // Router-only admission and TRUST_PROXY are proven for this target in test/k8s/trust.test.ts.
+  t.equal(rendered.filter((m) => m.kind === 'NetworkPolicy').length, 1, 'one policy, narrowed to the router')
+})
+
 t.test('the component without a label leaves a Deployment alone', async (t) => {
   const rendered = kustomize('k8s/examples/flask')
   t.equal(rendered.filter((m) => m.kind === 'Deployment').length, 1)

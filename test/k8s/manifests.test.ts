@@ -120,6 +120,8 @@ t.test('openshift: edge Route redirecting HTTP, in-cluster builds from the repos
   const images = (only(openshift, 'Deployment').spec.template.spec.containers as Manifest[]).map((c) => c.image)
   t.same(images.sort(), ['auth-proxy:latest', 'hello:latest'])
   t.same(builds.map((b) => b.spec.output.to.name).sort(), images.sort(), 'each image is built in-cluster')
+  const triggers = JSON.parse(only(openshift, 'Deployment').metadata.annotations['image.openshift.io/triggers']) as Manifest[]
+  t.same(triggers.map((x) => x.from.name).sort(), images.sort(), 'a new build of either image rolls the Pod out')
 })
 
 t.test('openshift-reencrypt: HTTPS to the Pod with a rotated service-serving certificate', async (t) => {

@@ -34,8 +34,14 @@ export async function prepareEngine (): Promise<void> {
 /** Builds both images from the Dockerfiles exactly as committed. */
 export async function buildImages (): Promise<void> {
   for (const [dockerfile, tag] of [['services/hello/Dockerfile', IMAGES.hello], ['services/auth-proxy/Dockerfile', IMAGES.authProxy]] as const) {
-    await run(`build ${tag} from ${dockerfile}`, 'podman', ['build', '--pull=never', '-q', '-f', dockerfile, '-t', tag, '.'])
+    await buildImage(dockerfile, tag)
   }
+}
+
+/** Builds one image from a committed Dockerfile, with the repository root as context; never pulls. */
+export async function buildImage (dockerfile: string, tag: string, buildArgs: Record<string, string> = {}): Promise<void> {
+  const args = Object.entries(buildArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`])
+  await run(`build ${tag} from ${dockerfile}`, 'podman', ['build', '--pull=never', '-q', ...args, '-f', dockerfile, '-t', tag, '.'])
 }
 
 /** Polls until `check` resolves true, or throws with `what` after the deadline. */

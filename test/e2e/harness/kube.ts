@@ -6,7 +6,9 @@
 //    dropped): Secrets become ConfigMaps with the decoded values, secret volumes become configMap volumes;
 //  - image names get the `localhost/` prefix of the locally built images (podman would otherwise try a registry);
 //  - the proxy's port is published on 127.0.0.1 only, via hostPort/hostIP (a cluster would use the Service);
-//  - Service, NetworkPolicy and Route are dropped (podman ignores them anyway).
+//    podman 4.3 publishes every other containerPort on the host's 0.0.0.0 as well (Kubernetes publishes none), so
+//    those entries are dropped, with the probes that name them (podman runs neither probe);
+//  - Service, NetworkPolicy and Route are dropped (podman ignores them anyway); ConfigMaps are kept.
 import { execFileSync } from 'node:child_process'
 import { parseAllDocuments, stringify } from 'yaml'
 import { ROOT } from '../../helpers/process.ts'
@@ -26,6 +28,8 @@ export function forPodman (manifests: Manifest[], hostPort: number): string {
       const data: Record<string, string> = { ...(m.stringData ?? {}) }
       for (const [k, v] of Object.entries<string>(m.data ?? {})) data[k] = Buffer.from(v, 'base64').toString('utf8')
       out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: m.metadata.name }, data })
+    } else if (m.kind === 'ConfigMap') {
+      out.push(m)
     } else if (m.kind === 'Deployment') {
       const spec = structuredClone(m.spec.template.spec) as Manifest
       for (const v of spec.volumes ?? []) {
@@ -34,7 +38,11 @@ export function forPodman (manifests: Manifest[], hostPort: number): string {
       for (const c of spec.containers) {
         c.image = `localhost/${String(c.image)}`
         c.imagePullPolicy = 'IfNotPresent'
-        for (const p of c.ports ?? []) if (p.containerPort === 8081) { p.hostPort = hostPort; p.hostIP = '127.0.0.1' }
+        const ports = (c.ports ?? []) as Manifest[]
+        c.ports = ports.filter((p) => p.containerPort === 8081).map((p) => ({ ...p, hostPort, hostIP: '127.0.0.1' }))
+        if (c.ports.length === 0) delete c.ports
+        delete c.livenessProbe // names a port dropped above; podman would not run it anyway
+        delete c.readinessProbe
       }
       out.push({ ...m, spec: { ...m.spec, template: { ...m.spec.template, spec } } })
     }

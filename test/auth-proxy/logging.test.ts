@@ -84,3 +84,24 @@ t.test('secret scan with an htpasswd file: passwords and hashes never logged, th
     t.notOk(all.includes(secret), `not in logs: ${secret.slice(0, 14)}…`)
   }
 })
+
+t.test('regression: requests abandoned during authentication were never logged — a client leaving a slowed check gets its 499 line', async (t) => {
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'alice', AUTH_PASSWORD: PASSWORD, AUTH_FAILURE_ACCOUNT_LIMIT: '1' })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'wrong') } })).status, 401)
+  // The account is slowed now: the next check waits a second. This client leaves after 200 ms.
+  const { request } = await import('node:http')
+  await new Promise<void>((resolve) => {
+    const req = request(`${proxy.url}/left-early`, { headers: { authorization: basic('alice', 'guess') } })
+    req.on('error', () => { resolve() })
+    req.end()
+    setTimeout(() => { req.destroy() }, 200)
+  })
+  await new Promise((resolve) => setTimeout(resolve, 1_500)) // past the delay: the check ran and answered no one
+  const lines = requestLines(proxy).filter((l) => l.path === '/left-early')
+  t.equal(lines.length, 1, 'one line for it')
+  t.match(lines[0], { status: 499, aborted: 'client closed', client: '127.0.0.1' })
+  const metrics = await proxy.app.metrics.registry.metrics()
+  t.match(metrics, /auth_proxy_requests_total\{method="GET",status_class="4xx"\} 2/, 'and counted (the 401 and the 499)')
+})

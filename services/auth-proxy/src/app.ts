@@ -95,7 +95,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.decorate('upstreamState', state)
   app.decorate('tunnels', tunnels)
   app.decorate('draining', false)
-  installRequestHooks(app, config.trustProxy, metrics)
+  installRequestHooks(app, config.trustProxy, metrics, (request, reply) => { requestLog.clientClosed(request, reply) })
 
   const throttle = new FailureThrottle(config.auth.throttle)
   app.decorate('throttle', throttle)

@@ -26,8 +26,10 @@ const STYLE = 'body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Ro
 /** The CSP for the pages: nothing but the one inline style (by its hash), no script, no frames, no forms elsewhere. */
 export const ERROR_PAGE_CSP = `default-src 'none'; style-src 'sha256-${createHash('sha256').update(STYLE).digest('base64')}'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`
 
-function escapeHtml (text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+/** Text into HTML: markup escaped, and control characters (a user name from a token may hold any) shown as U+FFFD. */
+export function escapeHtml (text: string): string {
+  // eslint-disable-next-line no-control-regex -- replacing control characters is the point
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`).replace(/[\u0000-\u001f\u007f-\u009f]/g, '\ufffd')
 }
 
 /** When `seconds` from now is, as the browser's reader would read a clock (UTC, since the page has no script). */

@@ -120,11 +120,26 @@ export function forbidden (user: string | undefined, cause?: unknown): Error & {
  * could not decide, which is never "wrong password". `retryable`: another server of the same backend may answer.
  */
 export class BackendUnavailable extends Error {
-  override readonly name = 'BackendUnavailable'
+  override readonly name: string = 'BackendUnavailable'
   readonly retryable: boolean
   constructor (message: string, options: { cause?: unknown, retryable?: boolean } = {}) {
     super(message, { cause: options.cause })
     this.retryable = options.retryable ?? true
+  }
+}
+
+/**
+ * Some Basic verifiers said no and another could not decide (htpasswd beside an LDAP directory that is down): still
+ * 503 — the one that could not decide might have accepted — but a guess for the failure throttle, so guessing at
+ * htpasswd users does not go unthrottled while the directory is down.
+ */
+export class PartlyRefused extends BackendUnavailable {
+  override readonly name = 'PartlyRefused'
+  /** The verifiers that refused, by name. */
+  readonly refusedBy: readonly string[]
+  constructor (refusedBy: readonly string[], cause: unknown) {
+    super(`refused by ${refusedBy.join(', ')}; the others could not decide`, { cause })
+    this.refusedBy = refusedBy
   }
 }
 

@@ -2,7 +2,7 @@
 // behind a TRUST_PROXY router, who it says the client is), in-flight accounting for graceful shutdown, and the
 // request guard; and, on the way out, Connection: close when the connection must end.
 import proxyAddr from '@fastify/proxy-addr'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ProxyMetrics } from './metrics.ts'
 import { rejectUnsafeRequest } from './proxy/request-guard.ts'
 import { closesConnection, isUpgraded } from './proxy/upgrade.ts'
@@ -21,7 +21,10 @@ declare module 'fastify' {
   }
 }
 
-export function installRequestHooks (app: FastifyInstance, trustProxy: readonly string[], metrics: ProxyMetrics): void {
+/** Called when a client leaves before anything was answered, e.g. while it was being authenticated. */
+export type ClientClosed = (request: FastifyRequest, reply: FastifyReply) => void
+
+export function installRequestHooks (app: FastifyInstance, trustProxy: readonly string[], metrics: ProxyMetrics, clientClosed: ClientClosed): void {
   const trusted = trustProxy.length > 0 ? proxyAddr.compile([...trustProxy]) : () => false
   app.decorateRequest('clientAddress', '')
   app.decorateRequest('peerAddress', '')
@@ -33,7 +36,11 @@ export function installRequestHooks (app: FastifyInstance, trustProxy: readonly 
     if (!isUpgraded(request.raw)) {
       // WebSocket handshakes are counted apart, as tunnels: their response stays open as long as the tunnel.
       metrics.inFlight++
-      reply.raw.once('close', () => { metrics.inFlight-- })
+      reply.raw.once('close', () => {
+        metrics.inFlight--
+        // Gone before any answer — during a slowed login check, say: still a request, logged (499) and counted.
+        if (!reply.sent && !reply.raw.headersSent) clientClosed(request, reply)
+      })
     }
     // Before authentication, as nginx does: a malformed request is refused whoever sends it, and its connection
     // is not trusted with another.

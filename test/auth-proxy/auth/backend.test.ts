@@ -1,6 +1,6 @@
 // The chain of credential backends (AUTH_BACKENDS): who wins, and which failure the client and the log see.
 import t from 'tap'
-import { AccessDenied } from '../../../services/auth-proxy/src/errors.ts'
+import { AccessDenied, BackendUnavailable, PartlyRefused } from '../../../services/auth-proxy/src/errors.ts'
 import { type PasswordVerifier, VerifierChain } from '../../../services/auth-proxy/src/auth/verifier.ts'
 
 /** A backend with a fixed answer: the chain's rules are about answers, whichever backend gives them. */
@@ -35,7 +35,17 @@ t.test('chain: an unavailable backend does not hide an acceptance by another', a
 })
 
 t.test('chain: unavailable and no acceptance → the failure surfaces (not "wrong password")', async (t) => {
-  await t.rejects(new VerifierChain([fixed('a', 'throw'), fixed('b', 'reject')]).verify('u', 'p'), /a down/)
+  await t.rejects(new VerifierChain([fixed('a', 'throw'), fixed('c', 'throw')]).verify('u', 'p'), /a down/)
+  // One said no: still "could not decide", but marked so the throttle counts the guess (an LDAP outage is no free pass).
+  const err = await new VerifierChain([fixed('a', 'throw'), fixed('b', 'reject')]).verify('u', 'p').catch((e: unknown) => e)
+  t.ok(err instanceof PartlyRefused, 'PartlyRefused')
+  t.ok(err instanceof BackendUnavailable, 'which is a BackendUnavailable')
+  t.same((err as PartlyRefused).refusedBy, ['b'])
+  t.match(((err as PartlyRefused).cause as Error).message, /a down/, 'the failure as its cause')
+  // A no from a backend that does not hold the user (htpasswd, for an LDAP user) is no refusal: nothing to guess there.
+  const stranger = { ...fixed('h', 'reject'), has: (user: string) => user === 'carol' }
+  await t.rejects(new VerifierChain([stranger, fixed('a', 'throw')]).verify('alice', 'p'), { name: 'Error', message: 'a down' })
+  await t.rejects(new VerifierChain([stranger, fixed('a', 'throw')]).verify('carol', 'p'), { name: 'PartlyRefused', refusedBy: ['h'] })
 })
 
 t.test('chain: a denial (right password, not allowed) beats "invalid", so the log says denied', async (t) => {
@@ -48,7 +58,7 @@ t.test('chain: a denial does not stop a later backend from accepting', async (t)
 })
 
 t.test('chain: unavailable beats a denial (the unavailable backend might have accepted)', async (t) => {
-  await t.rejects(new VerifierChain([fixed('a', 'deny'), fixed('b', 'throw')]).verify('u', 'p'), /b down/)
+  await t.rejects(new VerifierChain([fixed('a', 'deny'), fixed('b', 'throw')]).verify('u', 'p'), { name: 'PartlyRefused', cause: { message: /b down/ } })
 })
 
 t.test('chain: ready while any backend is ready; status names each', async (t) => {

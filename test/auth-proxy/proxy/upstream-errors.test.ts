@@ -50,7 +50,8 @@ t.test('browsers get the error as HTML', async (t) => {
   const res = await send(`${proxy.url}/`, { headers: { ...AUTH, accept: 'text/html,application/xhtml+xml' } })
   t.equal(res.status, 503)
   t.match(res.headers['content-type'], /^text\/html/)
-  t.match(res.body, /<h1>503 Upstream starting<\/h1>/)
+  t.match(res.body, /<h1>The app is starting<\/h1>/)
+  t.match(res.body, /503 · AUTH_PROXY_ERR_UPSTREAM_STARTING/)
 })
 
 t.test('upstream too slow to answer → 504 after UPSTREAM_TIMEOUT; the proxy keeps serving', async (t) => {

@@ -1,7 +1,7 @@
 // Who is this request from? One onRequest hook in front of every forwarded route:
 //   1. PUBLIC_PATHS and the proxy's own endpoints (AUTH_PATH_PREFIX): no authentication here;
-//   2. each request authenticator in turn (authenticator.ts) — an OpenID Connect session cookie, a bearer token
-//      (RFC 6750), Basic (RFC 7617), in the order AUTH_BACKENDS gives (auth/methods.ts): the first that accepts
+//   2. each request authenticator in turn (authenticator.ts) — an OpenID Connect session cookie always first, then
+//      a bearer token (RFC 6750) and Basic (RFC 7617) in the order AUTH_BACKENDS gives (plugin.ts): the first that accepts
 //      wins; one that refuses does not stop the others (a stale Basic header beside a valid session is no reason
 //      to turn the session away); one that finds no credentials of its kind passes;
 //   3. none accepted: the most telling refusal is answered (503 before 429 before 403 before 401); none refused
@@ -64,7 +64,7 @@ function noCredentials (request: FastifyRequest, throttle: FailureThrottle): Err
     request.authFailure = 'missing' // a browser's first request: not a guess, not counted
   } else {
     request.authFailure = 'malformed'
-    throttle.failure(request.clientAddress, '')
+    throttle.malformed(request.clientAddress)
   }
   return new UnauthorizedError()
 }
@@ -84,14 +84,16 @@ const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, 
 
   /** The answer when nothing accepted: the best refusal, or (no credentials at all) a login or a 401. */
   function refuse (request: FastifyRequest, reply: FastifyReply, refusal: Error | undefined, reason: AuthFailure | null, done: (err?: Error) => void): void {
-    if (refusal !== undefined) request.authFailure = reason // the chosen refusal's own reason, whoever refused last
-    const err = refusal ?? noCredentials(request, throttle)
-    if ((err as { statusCode?: number }).statusCode === 401) void reply.header('www-authenticate', challengeHeader(challenges, err))
     if (refusal === undefined && startLogin !== undefined && isNavigation(request)) {
+      // A page load with nothing any method accepted or refused (perhaps an Authorization header of a scheme no
+      // method reads, like Negotiate): off to the login — no guess to count, no challenge on the redirect.
       request.authFailure = 'missing'
       startLogin(request, reply).then(() => { done() }, done)
       return
     }
+    if (refusal !== undefined) request.authFailure = reason // the chosen refusal's own reason, whoever refused last
+    const err = refusal ?? noCredentials(request, throttle)
+    if ((err as { statusCode?: number }).statusCode === 401) void reply.header('www-authenticate', challengeHeader(challenges, err))
     done(err)
   }
 

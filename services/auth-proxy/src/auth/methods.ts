@@ -45,7 +45,7 @@ export class AuthMethods implements Lifecycle {
   /** Basic's verifiers (htpasswd, static, LDAP) behind the verify cache, when any is configured. */
   readonly verifier?: CachedBackend
   readonly login?: OidcLogin
-  /** Basic before or after OpenID Connect's session and bearer token: where `oidc` stands in AUTH_BACKENDS. */
+  /** Basic before or after OpenID Connect's bearer token: where `oidc` stands in AUTH_BACKENDS (a session is always first). */
   readonly oidcFirst: boolean
   readonly #members: readonly Lifecycle[]
 

@@ -26,20 +26,25 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { config, 
 
   const basic: RequestAuthenticator[] = methods.verifier === undefined ? [] : [await basicAuthenticator(app, { verifier: methods.verifier, throttle, realm: auth.realm })]
   const login = methods.login
+  let session: RequestAuthenticator[] = []
   let oidc: RequestAuthenticator[] = []
   let startLogin: ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | undefined
   if (login !== undefined) {
     const [{ default: oidcRoutes }, { bearerAuthenticator, sessionAuthenticator }] = await Promise.all([import('./oidc/routes.ts'), import('./oidc/authenticators.ts')])
     await app.register(oidcRoutes, { login })
     app.signOutPath = `${login.prefix}/logout`
-    oidc = [sessionAuthenticator(login), bearerAuthenticator(login, throttle, auth.realm)]
+    session = [sessionAuthenticator(login)]
+    oidc = [bearerAuthenticator(login, throttle, auth.realm)]
     startLogin = async (request, reply) => await login.startLogin(request, reply, request.url).catch((err: unknown) => {
       request.authFailure = 'unavailable'
       throw backendUnavailable(err)
     })
   }
   await app.register(authenticate, {
-    authenticators: methods.oidcFirst ? [...oidc, ...basic] : [...basic, ...oidc],
+    // A session cookie first, whatever AUTH_BACKENDS says: the browser's own login, checked without hashing, so a
+    // stale Basic header beside it neither costs a bcrypt nor changes who the request is from. Then bearer tokens
+    // and Basic in AUTH_BACKENDS order.
+    authenticators: [...session, ...(methods.oidcFirst ? [...oidc, ...basic] : [...basic, ...oidc])],
     publicPaths: config.publicPaths,
     throttle,
     ...(login !== undefined && { ownPrefix: login.prefix }),

@@ -1,21 +1,30 @@
-// Brute-force defence that stops guessing without locking anyone else out. Three counters, each over
-// AUTH_FAILURE_WINDOW, each in a bounded LRU table (at most AUTH_FAILURE_MAX_CLIENTS keys; a flood of keys can only
-// make the proxy forget, never refuse the innocent):
+// Brute-force defence that stops guessing without locking anyone else out. Three counters, each in a bounded LRU
+// table (at most AUTH_FAILURE_MAX_CLIENTS keys; a flood of keys can only make the proxy forget, never refuse the
+// innocent):
 //
-//   1. client + user name (AUTH_FAILURE_LIMIT): a guesser is refused with 429 for the rest of the window, before
-//      any hashing — but only for that user name: the next person behind the same NAT or router, or the same
-//      person with another account, is not affected;
-//   2. client (AUTH_FAILURE_CLIENT_LIMIT): one address spraying many user names is refused the same way;
+//   1. client + user name (AUTH_FAILURE_LIMIT per AUTH_FAILURE_WINDOW): a guesser is refused with 429 for the rest
+//      of the window, before any hashing — but only for that user name: the next person behind the same NAT or
+//      router, or the same person with another account, is not affected;
+//   2. client (AUTH_FAILURE_CLIENT_LIMIT per window): one address spraying many user names is refused the same way;
 //   3. user name (AUTH_FAILURE_ACCOUNT_LIMIT): a distributed guesser aiming at one account from many addresses
-//      slows that account down instead of locking its owner out — beyond the limit every check of that account
-//      waits (1 s, doubling per further failure, at most 30 s) and only one runs at a time, so guessing drops to
-//      one attempt per delay while the owner's own login still succeeds after it.
+//      slows that account down instead of locking its owner out. Beyond the limit every check of that account
+//      waits (1 s, doubling per further failure, at most 30 s), and the count only decays a window after the last
+//      failure, so a steady attacker keeps it slowed. Checks run one at a time in each of two lanes — clients that
+//      have already failed for this account, and clients that have not — so a guesser holding its lane cannot
+//      take the owner's turn; and a client that logged into the account before (the owner's own browser) is not
+//      slowed at all. Guessing drops to two checks per delay, ~5,800 a day at most, while the owner gets in.
 //
-// Credentials the verify cache already knows to be right are never throttled (basic-auth.ts answers them before
-// asking here): they are no guesses, so people logged in keep working whatever an attacker does. A success clears
-// its client + user count and its account's slowdown. OWASP's authentication cheat sheet and Authelia's
-// regulation (a per-user ban, which lets anyone lock any user out) are the trade-off weighed; see docs/security.md.
+// Every attempt counts when it starts, not when its check ends, so parallel requests cannot race past a limit; a
+// success or a backend that could not decide takes its own count back. User names are counted as the directories
+// compare them (Unicode NFKC, case and surrounding spaces folded — LDAP's caseIgnoreMatch would let `ALICE` and
+// ` alice` dodge the counters) and by a short hash, so an 11 kB name costs what a short one does. IPv6 clients are
+// counted per /64 (one host commonly holds a whole /64). Credentials the verify cache already knows to be right are
+// never throttled (basic-auth.ts answers them before asking here). OWASP's authentication cheat sheet and
+// Authelia's regulation (a per-user ban, which lets anyone lock any user out) are the trade-off weighed; see
+// docs/security.md.
+import { createHash } from 'node:crypto'
 import { Lru } from '../util/lru.ts'
+import { clientGroup } from '../util/net.ts'
 
 export interface ThrottleOptions {
   /** Failures per client and user name; 0 disables the whole throttle. */
@@ -30,21 +39,26 @@ export interface ThrottleOptions {
   readonly now?: () => number
 }
 
-/** The slowest an account under attack gets: one check per 30 s, ~2,900 guesses a day at most. */
+/** The slowest an account under attack gets: one check per lane per 30 s. */
 export const ACCOUNT_MAX_DELAY_MS = 30_000
 const ACCOUNT_FIRST_DELAY_MS = 1_000
+/** How long a client that logged into an account stays exempt from that account's slowdown. */
+export const KNOWN_CLIENT_MS = 30 * 24 * 3600_000
 
-interface Window { count: number, readonly resetAt: number }
+interface Window { count: number, resetAt: number }
 
+/** Failures per key in a window: fixed (from the first failure) or sliding (a window after the last). */
 class Counter {
   readonly #table: Lru<string, Window>
   readonly #windowMs: number
   readonly #now: () => number
+  readonly #sliding: boolean
 
-  constructor (max: number, windowMs: number, now: () => number) {
+  constructor (max: number, windowMs: number, now: () => number, sliding = false) {
     this.#table = new Lru(max)
     this.#windowMs = windowMs
     this.#now = now
+    this.#sliding = sliding
   }
 
   get size (): number { return this.#table.size }
@@ -62,72 +76,185 @@ class Counter {
     let w = this.#table.peek(key)
     if (w === undefined || w.resetAt <= now) w = { count: 0, resetAt: now + this.#windowMs }
     w.count++
+    if (this.#sliding) w.resetAt = now + this.#windowMs
     this.#table.set(key, w)
+  }
+
+  /** Takes one count back (an attempt that turned out to be no failure). */
+  remove (key: string): void {
+    const w = this.#table.peek(key)
+    if (w !== undefined && w.count > 0) w.count--
   }
 
   clear (key: string): void { this.#table.delete(key) }
 }
 
+/** How an attempt ended: right, wrong, or not decided (a backend down; `refused`: another backend said no). */
+export type Outcome = 'success' | 'failure' | 'undecided' | 'undecided-refused'
+
+/** The keys of one attempt: the client group, the client + subject pair, the account (none for a token). */
+interface Keys { readonly client: string, readonly pair: string, readonly account: string | undefined }
+
 export class FailureThrottle {
   readonly #pairs: Counter
   readonly #clients: Counter
   readonly #accounts: Counter
+  /** Client + account pairs that logged in, until when: exempt from the account's slowdown. */
+  readonly #known: Lru<string, number>
+  /** Lanes (account + lane) whose one check at a time is under way. */
+  readonly #turns = new Set<string>()
   readonly #options: ThrottleOptions
-  /** Accounts being slowed whose one check at a time is under way. */
-  readonly #slowChecks = new Set<string>()
+  readonly #now: () => number
 
   constructor (options: ThrottleOptions) {
-    const now = options.now ?? Date.now
+    this.#now = options.now ?? Date.now
     this.#options = options
-    this.#pairs = new Counter(options.maxClients, options.windowMs, now)
-    this.#clients = new Counter(options.maxClients, options.windowMs, now)
-    this.#accounts = new Counter(options.maxClients, options.windowMs, now)
+    this.#pairs = new Counter(options.maxClients, options.windowMs, this.#now)
+    this.#clients = new Counter(options.maxClients, options.windowMs, this.#now)
+    this.#accounts = new Counter(options.maxClients, options.windowMs, this.#now, true)
+    this.#known = new Lru(options.maxClients)
   }
 
-  /** Keys tracked, all tables together (for tests and the bound). */
-  get trackedKeys (): number { return this.#pairs.size + this.#clients.size + this.#accounts.size }
+  get enabled (): boolean { return this.#options.limit > 0 }
 
-  /** Seconds until `client` may try `user` again, or 0 when it may now. `user` is '' where there is none (bearer). */
-  retryAfter (client: string, user: string): number {
-    if (this.#options.limit === 0) return 0
-    const pair = this.#pairs.read(pairKey(client, user))
-    const all = this.#clients.read(client)
+  /** Keys tracked, all tables together (for tests and the bound). */
+  get trackedKeys (): number { return this.#pairs.size + this.#clients.size + this.#accounts.size + this.#known.size }
+
+  /** An attempt at a password for `user` from `clientAddress`. */
+  attempt (clientAddress: string, user: string): Attempt {
+    const account = accountKey(user)
+    const client = clientGroup(clientAddress)
+    return new Attempt(this, { client, pair: `${client} ${account}`, account })
+  }
+
+  /** An attempt with a bearer token: counted per client and per token, never against an account. */
+  tokenAttempt (clientAddress: string, token: string): Attempt {
+    const client = clientGroup(clientAddress)
+    return new Attempt(this, { client, pair: `${client} t:${digest(token)}`, account: undefined })
+  }
+
+  /** An Authorization header no method could read: counted against the client only (there is no name to count). */
+  malformed (clientAddress: string): void {
+    if (this.enabled) this.#clients.add(clientGroup(clientAddress))
+  }
+
+  /** @internal Seconds until the attempt's client may try its subject again; 0 when it may now. */
+  refusalSeconds (k: Keys): number {
+    if (!this.enabled) return 0
+    const pair = this.#pairs.read(k.pair)
+    const all = this.#clients.read(k.client)
     let leftMs = 0
     if (pair.count >= this.#options.limit) leftMs = pair.leftMs
     if (all.count >= this.#options.clientLimit) leftMs = Math.max(leftMs, all.leftMs)
     return Math.ceil(leftMs / 1000)
   }
 
-  /** How long a check of `user` must wait: 0 until the account passed AUTH_FAILURE_ACCOUNT_LIMIT in this window. */
-  accountDelayMs (user: string): number {
-    if (this.#options.limit === 0 || user === '') return 0
-    const beyond = this.#accounts.read(user).count - this.#options.accountLimit
-    return beyond < 0 ? 0 : Math.min(ACCOUNT_FIRST_DELAY_MS * 2 ** beyond, ACCOUNT_MAX_DELAY_MS)
+  /** @internal How long the attempt's check must wait: 0 below the account limit, or for a known client. */
+  delayMs (k: Keys): number {
+    if (!this.enabled || k.account === undefined) return 0
+    const beyond = this.#accounts.read(k.account).count - this.#options.accountLimit
+    if (beyond < 0) return 0
+    if ((this.#known.peek(k.pair) ?? 0) > this.#now()) return 0
+    return Math.min(ACCOUNT_FIRST_DELAY_MS * 2 ** beyond, ACCOUNT_MAX_DELAY_MS)
   }
 
-  /** Claims the one check a slowed account may run now; false when another is under way. */
-  startSlowCheck (user: string): boolean {
-    if (this.#slowChecks.has(user)) return false
-    this.#slowChecks.add(user)
+  /** @internal The lane a slowed attempt queues in: clients that failed for this account, or those that did not. */
+  lane (k: Keys): string {
+    return `${k.account ?? ''} ${this.#pairs.read(k.pair).count > 0 ? 'failed' : 'new'}`
+  }
+
+  /** @internal Counts the attempt as a failure of its client until it is known to be none. */
+  count (k: Keys): void {
+    if (!this.enabled) return
+    this.#pairs.add(k.pair)
+    this.#clients.add(k.client)
+  }
+
+  /**
+   * @internal Counts the attempt against its account, once its check is to run: a guess refused for want of a turn
+   * costs its client but does not slow the account further (the delay follows the guesses actually checked).
+   */
+  countAccount (k: Keys): boolean {
+    if (!this.enabled || k.account === undefined) return false
+    this.#accounts.add(k.account)
     return true
   }
 
-  endSlowCheck (user: string): void { this.#slowChecks.delete(user) }
-
-  failure (client: string, user: string): void {
-    if (this.#options.limit === 0) return
-    this.#pairs.add(pairKey(client, user))
-    this.#clients.add(client)
-    if (user !== '') this.#accounts.add(user)
+  /** @internal Takes the count back for an attempt that was no failure; a success also marks the client known. */
+  settle (k: Keys, outcome: Outcome, accountCounted: boolean): void {
+    if (!this.enabled || outcome === 'failure' || outcome === 'undecided-refused') return
+    this.#clients.remove(k.client)
+    if (accountCounted && k.account !== undefined) this.#accounts.remove(k.account)
+    if (outcome === 'undecided') { this.#pairs.remove(k.pair); return }
+    // A success clears its pair but not the account's count: the owner logging in must not hand a distributed
+    // guesser a fresh allowance of fast guesses (the owner's own client is exempt from the slowdown instead).
+    this.#pairs.clear(k.pair)
+    if (k.account !== undefined) this.#known.set(k.pair, this.#now() + KNOWN_CLIENT_MS)
   }
 
-  success (client: string, user: string): void {
-    this.#pairs.clear(pairKey(client, user))
-    if (user !== '') this.#accounts.clear(user)
+  /** @internal */
+  takeTurn (lane: string): boolean {
+    if (this.#turns.has(lane)) return false
+    this.#turns.add(lane)
+    return true
+  }
+
+  /** @internal */
+  endTurn (lane: string): void { this.#turns.delete(lane) }
+}
+
+/**
+ * One attempt, from arrival to verdict:
+ *   refusedFor() → 429 now if > 0;   begin() → counts it, returns the ms to wait (0: check now);
+ *   a slowed attempt then needs its lane's turn (takeTurn(), else 429);   end(outcome) when the verdict is in.
+ */
+export class Attempt {
+  readonly #throttle: FailureThrottle
+  readonly #keys: Keys
+  #lane: string | undefined
+  #accountCounted = false
+  #ended = false
+
+  constructor (throttle: FailureThrottle, keys: Keys) {
+    this.#throttle = throttle
+    this.#keys = keys
+  }
+
+  refusedFor (): number { return this.#throttle.refusalSeconds(this.#keys) }
+
+  begin (): number {
+    const delay = this.#throttle.delayMs(this.#keys)
+    const lane = this.#throttle.lane(this.#keys) // read before this attempt counts: a first try is "new"
+    this.#throttle.count(this.#keys)
+    if (delay > 0) this.#lane = lane
+    else this.#accountCounted = this.#throttle.countAccount(this.#keys)
+    return delay
+  }
+
+  /** The one check at a time of a slowed account's lane; false when another holds it (the attempt stays counted). */
+  takeTurn (): boolean {
+    if (this.#lane === undefined) return true
+    if (this.#throttle.takeTurn(this.#lane)) {
+      this.#accountCounted = this.#throttle.countAccount(this.#keys)
+      return true
+    }
+    this.#lane = undefined
+    return false
+  }
+
+  end (outcome: Outcome): void {
+    if (this.#ended) return
+    this.#ended = true
+    if (this.#lane !== undefined) this.#throttle.endTurn(this.#lane)
+    this.#throttle.settle(this.#keys, outcome, this.#accountCounted)
   }
 }
 
-/** NUL cannot occur in an address, and a user name with one is refused before it gets here (RFC 7617 §2). */
-function pairKey (client: string, user: string): string {
-  return `${client}\u0000${user}`
+/** A user name as directories compare it (NFKC, case, spaces), hashed: equal names for LDAP are one account here. */
+export function accountKey (user: string): string {
+  return digest(user.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim())
+}
+
+function digest (value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 16)
 }

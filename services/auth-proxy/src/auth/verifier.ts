@@ -1,7 +1,7 @@
 // Password verifiers for Basic credentials — htpasswd, a static user, LDAP — and the chain that asks them in
 // AUTH_BACKENDS order. Behind the verify cache (verify-cache.ts) and the failure throttle (throttle.ts), which so
 // apply to every one of them. The request side (which credentials a request carries) is authenticator.ts'.
-import { AccessDenied } from '../errors.ts'
+import { AccessDenied, PartlyRefused } from '../errors.ts'
 import type { Lifecycle } from './authenticator.ts'
 import type { Identity } from './identity.ts'
 
@@ -20,6 +20,12 @@ export interface PasswordVerifier extends Lifecycle {
    * learnt under an older generation, so a changed or removed password stops working at once.
    */
   generation? (): number
+  /**
+   * Whether the backend holds this user, for backends that know without asking anyone (htpasswd, static). A chain
+   * whose other member could not decide counts only a no from a backend that holds the user as a refusal: only
+   * then would a 200 for the right password have told a guesser anything.
+   */
+  has? (user: string): boolean
   /** Reloads of changed credentials so far, taken and refused, for metrics. */
   reloadCounts? (): ReloadCounts
   /** Whether each member backend can answer now, by name (a composite's members; otherwise itself). */
@@ -42,17 +48,18 @@ export class VerifierChain implements PasswordVerifier {
   async verify (user: string, password: string): Promise<Identity | null> {
     let failure: Error | undefined
     let denial: AccessDenied | undefined
+    const refusedBy: string[] = []
     for (const backend of this.backends) {
       try {
         const identity = await backend.verify(user, password)
         if (identity !== null) return identity
+        if (backend.has?.(user) ?? true) refusedBy.push(backend.name)
       } catch (err) {
         // Remember, but let a later backend accept.
-        if (err instanceof AccessDenied) denial ??= err
-        else failure ??= err instanceof Error ? err : new Error(String(err))
+        if (err instanceof AccessDenied) { denial ??= err; refusedBy.push(backend.name) } else failure ??= err instanceof Error ? err : new Error(String(err))
       }
     }
-    if (failure !== undefined) throw failure
+    if (failure !== undefined) throw refusedBy.length > 0 ? new PartlyRefused(refusedBy, failure) : failure
     if (denial !== undefined) throw denial
     return null
   }

@@ -70,22 +70,32 @@ export class CachedBackend implements PasswordVerifier {
     return this.#hit(this.#keyOf(user, password), this.#inner.generation?.() ?? 0)
   }
 
+  /**
+   * The check of exactly these credentials already under way, if any: joining it is no new guess (basic-auth.ts
+   * does not count it against the throttle), so a browser's burst of parallel first requests is one attempt.
+   */
+  underway (user: string, password: string): Promise<Identity | null> | undefined {
+    if (this.#inflight.size === 0) return undefined
+    const pending = this.#inflight.get(this.#keyOf(user, password))
+    if (pending !== undefined) this.hits++ // joins a check under way: no hash of its own
+    return pending
+  }
+
   async verify (user: string, password: string): Promise<Identity | null> {
-    if (this.#maxEntries === 0) return await this.#inner.verify(user, password)
     const key = this.#keyOf(user, password)
     const generation = this.#inner.generation?.() ?? 0
-    const hit = this.#hit(key, generation)
+    const hit = this.#maxEntries === 0 ? undefined : this.#hit(key, generation)
     if (hit !== undefined) return hit
     const pending = this.#inflight.get(key)
     if (pending !== undefined) {
-      this.hits++ // joins a check under way: no hash of its own
+      this.hits++
       return await pending
     }
     this.misses++
     const check = this.#inner.verify(user, password)
       .then((identity) => {
         // Only successes, and only if the credentials did not change while we were checking.
-        if (identity !== null && generation === (this.#inner.generation?.() ?? 0)) this.#remember(key, identity, generation)
+        if (identity !== null && this.#maxEntries > 0 && generation === (this.#inner.generation?.() ?? 0)) this.#remember(key, identity, generation)
         return identity
       })
       .finally(() => { this.#inflight.delete(key) })

@@ -11,3 +11,19 @@ export function isLoopbackHost (hostname: string): boolean {
   const host = bareHost(hostname)
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'))
 }
+
+/**
+ * The unit a client is counted in by the failure throttle: an IPv4 address (an IPv4-mapped IPv6 one as IPv4), or
+ * an IPv6 address's /64 — one host, or one home, commonly holds a whole /64 and could otherwise guess from 2^64
+ * addresses. Anything else (no address, a Unix socket) is its own unit.
+ */
+export function clientGroup (address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
+  if (mapped?.[1] !== undefined) return mapped[1]
+  if (isIP(address) !== 6) return address
+  const [head = '', tail = ''] = address.split('%')[0]?.split('::') ?? []
+  const left = head === '' ? [] : head.split(':')
+  const right = address.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
+  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
+}

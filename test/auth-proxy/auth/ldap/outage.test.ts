@@ -98,6 +98,21 @@ t.test('htpasswd,ldap: during an LDAP outage htpasswd users get in, LDAP users g
   t.match(proxy.app.credentials.status(), { htpasswd: { users: 1 }, ldap: { ready: false } })
 })
 
+t.test('regression: guessing unthrottled during an LDAP outage — htpasswd saying no still counts, though the answer is 503', async (t) => {
+  const dir = tempDir()
+  t.teardown(() => { dir.remove() })
+  const proxy = await start({ ...ldapEnv(), HTPASSWD_FILE: dir.file('htpasswd', htpasswdLine('carol', 'carol-pw', '-B', 4)), AUTH_BACKENDS: 'htpasswd,ldap', AUTH_FAILURE_LIMIT: '5' })
+  await fixture.slapd.stop()
+  t.teardown(async () => { await fixture.slapd.start() })
+  const guesses: number[] = []
+  for (let i = 0; i < 8; i++) guesses.push((await send(`${proxy.url}/`, { headers: { authorization: basic('carol', `guess${i}`) } })).status)
+  t.same(guesses, [503, 503, 503, 503, 503, 429, 429, 429], 'five guesses (503: LDAP might have known carol), then 429')
+  t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('carol', 'carol-pw') } })).status, 429, 'so the right password cannot be told apart by its 200 any more')
+  t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('carol', 'carol-pw') }, localAddress: '127.0.0.2' })).status, 200, 'carol from her own address: 200')
+  // The directory alone down (no verifier said no) is no guess: an LDAP user is not throttled for the outage.
+  for (let i = 0; i < 8; i++) t.equal((await send(`${proxy.url}/`, { headers: { authorization: basic('alice', 'alice-pw') }, localAddress: '127.0.0.3' })).status, 503)
+})
+
 t.test('the real process: /readyz says which backend is down, and recovers', async (t) => {
   const [port, managementPort] = [await freePort(), await freePort()]
   const child = runService('auth-proxy', {

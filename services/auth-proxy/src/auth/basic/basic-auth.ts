@@ -4,9 +4,10 @@
 // credentials: ABSENT, for the next authenticator (authenticate.ts).
 import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AccessDenied, backendUnavailable, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
+import { AccessDenied, backendUnavailable, PartlyRefused, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
 import { ABSENT, type RequestAuthenticator, type Verdict } from '../authenticator.ts'
-import type { FailureThrottle } from '../throttle.ts'
+import type { Attempt, FailureThrottle, Outcome } from '../throttle.ts'
+import type { Identity } from '../identity.ts'
 import type { CachedBackend } from '../verify-cache.ts'
 
 export interface BasicOptions {
@@ -15,23 +16,24 @@ export interface BasicOptions {
   readonly realm: string
 }
 
-/** The verifier's verdict as the error to answer with (undefined: accepted, request.identity set). */
-async function check (verifier: CachedBackend, user: string, password: string, request: FastifyRequest): Promise<Error | undefined> {
+/** The verifier's verdict: the error to answer with (undefined: accepted, request.identity set), and how it ended. */
+async function check (verdict: Promise<Identity | null>, request: FastifyRequest): Promise<{ err?: Error, outcome: Outcome }> {
   try {
-    const identity = await verifier.verify(user, password)
+    const identity = await verdict
     // One error for unknown user and wrong password alike: the response never says which.
-    if (identity === null) return new UnauthorizedError()
+    if (identity === null) return { err: new UnauthorizedError(), outcome: 'failure' }
     request.identity = identity
-    return undefined
+    return { outcome: 'success' }
   } catch (err) {
     if (err instanceof AccessDenied) {
       // Right password, but not allowed in: the same 401 as a wrong password, so it confirms nothing.
       request.authFailure = 'denied'
-      return new UnauthorizedError({ cause: err })
+      return { err: new UnauthorizedError({ cause: err }), outcome: 'failure' }
     }
-    // A verifier that cannot decide is "unavailable" (503), never "wrong password" (401).
+    // A verifier that cannot decide is "unavailable" (503), never "wrong password" (401). If another verifier said
+    // no, it is still a guess for the throttle: an LDAP outage must not leave htpasswd users open to guessing.
     request.authFailure = 'unavailable'
-    throw backendUnavailable(err)
+    return { err: backendUnavailable(err), outcome: err instanceof PartlyRefused ? 'undecided-refused' : 'undecided' }
   }
 }
 
@@ -39,15 +41,19 @@ function isBasic (authorization: string | undefined): boolean {
   return authorization !== undefined && /^\s*basic(\s|$)/i.test(authorization)
 }
 
+function tooMany (request: FastifyRequest, seconds: number): Error {
+  request.authFailure = 'throttled'
+  return retryAfter(new TooManyFailuresError(), seconds)
+}
+
 /** Registers @fastify/basic-auth with the verifier and throttle, and returns the Basic request authenticator. */
 export async function basicAuthenticator (app: FastifyInstance, { verifier, throttle, realm }: BasicOptions): Promise<RequestAuthenticator> {
-  /** Asks the verifier, and counts the verdict for the throttle (a verifier that could not decide counts nothing). */
-  function verify (user: string, password: string, request: FastifyRequest, done: (err?: Error) => void): void {
-    check(verifier, user, password, request).then((err) => {
-      if (err === undefined) throttle.success(request.clientAddress, user)
-      else throttle.failure(request.clientAddress, user)
+  /** Asks the verifier and settles the attempt with its verdict. */
+  function verify (attempt: Attempt | undefined, verdict: Promise<Identity | null>, request: FastifyRequest, done: (err?: Error) => void): void {
+    check(verdict, request).then(({ err, outcome }) => {
+      attempt?.end(outcome)
       done(err)
-    }, done)
+    }, (err: unknown) => { attempt?.end('undecided'); done(backendUnavailable(err)) })
   }
 
   await app.register(fastifyBasicAuth, {
@@ -62,19 +68,18 @@ export async function basicAuthenticator (app: FastifyInstance, { verifier, thro
         done()
         return
       }
+      // The same credentials already being checked (a browser's parallel first requests): one attempt, joined.
+      const underway = verifier.underway(user, password)
+      if (underway !== undefined) { verify(undefined, underway, request, done); return }
       // Refused before any hashing: a blocked guess costs nothing.
-      const wait = throttle.retryAfter(request.clientAddress, user)
-      const delay = wait === 0 ? throttle.accountDelayMs(user) : 0
-      if (wait > 0 || (delay > 0 && !throttle.startSlowCheck(user))) {
-        request.authFailure = 'throttled'
-        done(retryAfter(new TooManyFailuresError(), wait > 0 ? wait : Math.ceil(delay / 1000)))
-        return
-      }
-      if (delay === 0) { verify(user, password, request, done); return }
-      // An account under attack: its one check at a time, after the delay.
-      setTimeout(() => {
-        verify(user, password, request, (err) => { throttle.endSlowCheck(user); done(err) })
-      }, delay)
+      const attempt = throttle.attempt(request.clientAddress, user)
+      const wait = attempt.refusedFor()
+      if (wait > 0) { done(tooMany(request, wait)); return }
+      const delay = attempt.begin()
+      if (delay === 0) { verify(attempt, verifier.verify(user, password), request, done); return }
+      // An account under attack: one check at a time in this client's lane, after the delay.
+      if (!attempt.takeTurn()) { attempt.end('failure'); done(tooMany(request, Math.ceil(delay / 1000))); return }
+      setTimeout(() => { verify(attempt, verifier.verify(user, password), request, done) }, delay)
     }
   })
 
@@ -90,7 +95,7 @@ export async function basicAuthenticator (app: FastifyInstance, { verifier, thro
         if (err.code === 'FST_BASIC_AUTH_MISSING_OR_BAD_AUTHORIZATION_HEADER') {
           // "Basic" with nothing usable after it: counted against the client (there is no user name to count).
           request.authFailure = 'malformed'
-          throttle.failure(request.clientAddress, '')
+          throttle.malformed(request.clientAddress)
           done(new UnauthorizedError())
           return
         }

@@ -186,6 +186,8 @@ export class HtpasswdBackend implements PasswordVerifier {
     return ok && entry !== undefined ? { user: entry.user, backend: this.name } : null
   }
 
+  has (user: string): boolean { return this.#snapshot.entries.has(user) }
+
   ready (): boolean { return this.size > 0 }
 
   close (): Promise<void> {

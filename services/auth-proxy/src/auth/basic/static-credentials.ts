@@ -31,5 +31,7 @@ export class StaticCredentials implements PasswordVerifier {
     return Promise.resolve(userOk && passwordOk ? { user: this.#username, backend: this.name } : null)
   }
 
+  has (user: string): boolean { return constantTimeEqual(user, this.#username) }
+
   ready (): boolean { return true }
 }

@@ -35,16 +35,18 @@ export function bearerAuthenticator (login: OidcLogin, throttle: FailureThrottle
     authenticate (request: FastifyRequest, _reply: FastifyReply, done: Done): void {
       const authorization = request.headers.authorization
       if (authorization === undefined || !/^\s*bearer(\s|$)/i.test(authorization)) { done(null, ABSENT); return }
-      // Refused before the token is even parsed when this client has failed too often.
-      const wait = throttle.retryAfter(request.clientAddress, '')
+      // Refused before the token is even checked when this client has failed too often (with this token, or any).
+      const token = authorization.trim().slice('bearer'.length).trim()
+      const attempt = throttle.tokenAttempt(request.clientAddress, token)
+      const wait = attempt.refusedFor()
       if (wait > 0) {
         request.authFailure = 'throttled'
         done(retryAfter(new TooManyFailuresError(), wait))
         return
       }
-      const token = authorization.trim().slice('bearer'.length).trim()
+      attempt.begin()
       client.verifyBearer(token).then((identity) => {
-        throttle.success(request.clientAddress, '')
+        attempt.end('success')
         done(null, {
           user: identity.user,
           backend: OIDC_BACKEND_NAME,
@@ -53,8 +55,8 @@ export function bearerAuthenticator (login: OidcLogin, throttle: FailureThrottle
           ...(client.config.passAccessToken && { accessToken: token })
         })
       }, (err: unknown) => {
-        if (err instanceof BackendUnavailable) { request.authFailure = 'unavailable'; done(backendUnavailable(err)); return }
-        throttle.failure(request.clientAddress, '')
+        if (err instanceof BackendUnavailable) { attempt.end('undecided'); request.authFailure = 'unavailable'; done(backendUnavailable(err)); return }
+        attempt.end('failure')
         if (err instanceof AccessDenied) { request.authFailure = 'denied'; done(forbidden(err.user, err)); return }
         request.authFailure = 'invalid'
         done(invalidToken(err))

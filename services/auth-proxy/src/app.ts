@@ -2,11 +2,13 @@
 // then forwarding to the app. Never listens: server.ts does that; tests listen on port 0.
 import { randomUUID } from 'node:crypto'
 import type { Server as HttpsServer } from 'node:https'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
 import type { DestinationStream } from 'pino'
+import type { Gate } from './auth/gate.ts'
 import type { AuthMethods } from './auth/methods.ts'
 import authPlugin from './auth/plugin.ts'
 import { FailureThrottle } from './auth/throttle.ts'
+import type { RulesFile } from './authz/rules-file.ts'
 import type { Config } from './config.ts'
 import { handleError, installErrorHandling } from './error-handler.ts'
 import { MethodNotAllowedError } from './errors.ts'
@@ -33,6 +35,12 @@ declare module 'fastify' {
     tunnels: Tunnels
     /** Set by graceful shutdown: answers then carry `Connection: close`. */
     draining: boolean
+    /** The gate every request and forward-auth check goes through (auth/gate.ts). */
+    gate: Gate
+    /** AUTHZ_RULES_FILE, when configured: its status for /readyz. */
+    rules: RulesFile | undefined
+    /** Sends a browser to the OpenID Connect login and back to `returnTo`; undefined without OpenID Connect. */
+    startLoginTo: ((request: FastifyRequest, reply: FastifyReply, returnTo: string) => Promise<unknown>) | undefined
   }
 }
 
@@ -101,6 +109,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   app.decorate('throttle', throttle)
   app.register(authPlugin, { config, throttle, loaded: (methods) => { credentials = methods } })
 
+  if (config.mode === 'forward-auth') return app // no app behind: forward-auth/routes.ts answers the ingress
   const { auth } = config
   app.register(proxy, {
     upstream: config.upstream,

@@ -5,6 +5,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import { readAuthConfig, type AuthConfig } from './config/auth.ts'
 import { EnvReader, type Env, type SettingValue } from './config/reader.ts'
 import { SETTINGS, type SettingName } from './config/settings.ts'
+import { plainPathProblem } from './authz/rules.ts'
 import { ConfigError } from './errors.ts'
 
 /** Every declared setting's default, parsed (durations in ms): derived from settings.ts, for tests and tools. */
@@ -33,8 +34,12 @@ export interface Config {
     /** Longest pause between two chunks of the response body; 0 for none. */
     readonly bodyTimeoutMs: number
   }
+  /** `sidecar`: in front of the app at upstream.url; `forward-auth`: no app, checks for an ingress. */
+  readonly mode: 'sidecar' | 'forward-auth'
   /** Requests served without authentication: exact paths, optionally for one method only. */
   readonly publicPaths: readonly PublicPath[]
+  /** Who may do what (AUTHZ_RULES_FILE), re-read every reloadMs. */
+  readonly authz: { readonly rulesFile?: string, readonly reloadMs: number }
   readonly shutdown: { readonly delayMs: number, readonly timeoutMs: number }
   /** Limits on what a client may take (0: none, except for the header timeout). */
   readonly client: {
@@ -85,16 +90,26 @@ function readPublicPaths (r: EnvReader): PublicPath[] {
   for (const item of r.value('PUBLIC_PATHS')) {
     const parts = item.split(/\s+/)
     const [method, path] = parts.length === 2 ? parts : [undefined, parts[0]]
+    // Only plain paths: anything encoded, parameterised or relative could match differently upstream.
+    const problem = path === undefined ? undefined : plainPathProblem(path)
     if (parts.length > 2 || path === undefined || (method !== undefined && !METHOD_RE.test(method))) {
       r.problem('PUBLIC_PATHS', `"${item}" must be "/path" or "METHOD /path"`)
-    } else if (!path.startsWith('/') || /[?#;%\\]/.test(path) || /(^|\/)\.{1,2}(\/|$)/.test(path) || path.includes('//')) {
-      // Only plain paths: anything encoded, parameterised or relative could match differently upstream.
-      r.problem('PUBLIC_PATHS', `"${path}" must be a plain absolute path without ?, #, ;, %, \\, // or dot-segments`)
+    } else if (problem !== undefined) {
+      r.problem('PUBLIC_PATHS', problem)
     } else {
       out.push({ path, ...(method !== undefined && { method }) })
     }
   }
   return out
+}
+
+/** MODE=forward-auth has no app, and believes the described request only from the ingress (TRUST_PROXY). */
+function readMode (r: EnvReader, trustProxy: readonly string[]): Config['mode'] {
+  const mode = r.value('MODE') as Config['mode']
+  if (mode !== 'forward-auth') return mode
+  if (r.isSet('UPSTREAM_URL')) r.problem('UPSTREAM_URL', 'must not be set with MODE=forward-auth: there is no app behind the proxy, the ingress forwards')
+  if (trustProxy.length === 0) r.problem('TRUST_PROXY', 'is required with MODE=forward-auth: the ingress\'s addresses, whose X-Forwarded-* / X-Original-* describe the request to check')
+  return mode
 }
 
 function readTls (r: EnvReader): Config['tls'] {
@@ -155,8 +170,11 @@ export function loadConfig (env: Env = process.env): Config {
   const tls = readTls(r)
   const auth = readAuthConfig(r)
   const trustProxy = readTrustProxy(r)
+  const mode = readMode(r, trustProxy)
+  const rulesFile = r.value('AUTHZ_RULES_FILE')
+  const authz = { ...(rulesFile !== undefined && { rulesFile }), reloadMs: r.value('AUTHZ_RELOAD_INTERVAL') }
   const logLevel = r.value('LOG_LEVEL')
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
-  return deepFreeze({ listen, management, upstream, publicPaths, shutdown, client, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
+  return deepFreeze({ listen, management, upstream, mode, publicPaths, authz, shutdown, client, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
 }

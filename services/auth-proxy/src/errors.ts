@@ -22,6 +22,9 @@ export const ConfigError = coded('AUTH_PROXY_ERR_CONFIG', 'invalid configuration
 /** A credentials source (htpasswd file, password file) could not be read or parsed at start-up. */
 export const CredentialsLoadError = coded('AUTH_PROXY_ERR_CREDENTIALS_LOAD', '%s', 500)
 
+/** AUTHZ_RULES_FILE cannot be read or is not a valid rules file at start-up (later versions: refused, old rules kept). */
+export const RulesLoadError = coded('AUTH_PROXY_ERR_RULES_LOAD', '%s', 500)
+
 /** TLS_CERT_FILE / TLS_KEY_FILE cannot be read, or are not a matching certificate and key. */
 export const TlsLoadError = coded('AUTH_PROXY_ERR_TLS_LOAD', '%s', 500)
 
@@ -39,6 +42,12 @@ export const CsrfError = coded('AUTH_PROXY_ERR_CSRF', 'Invalid or missing CSRF t
 
 /** A path under AUTH_PATH_PREFIX that is not one of the proxy's endpoints (the prefix is never forwarded). */
 export const NotFoundError = coded('AUTH_PROXY_ERR_NOT_FOUND', 'Not found', 404)
+
+/** A forward-auth check from a peer not in TRUST_PROXY: whatever it describes is not believed, so nothing is allowed. */
+export const UntrustedCheckError = coded('AUTH_PROXY_ERR_CHECK_UNTRUSTED', 'Checks are answered only for the ingress (TRUST_PROXY)', 403)
+
+/** A forward-auth check that describes no request, or two that disagree (X-Forwarded-Uri vs X-Original-URL, …). */
+export const CheckRequestError = coded('AUTH_PROXY_ERR_CHECK_REQUEST', 'The check does not describe one request', 400)
 
 /** The client failed authentication too often; it may try again after Retry-After seconds. */
 export const TooManyFailuresError = coded('AUTH_PROXY_ERR_TOO_MANY_FAILURES', 'Too many failed logins; try again later', 429)

@@ -14,8 +14,10 @@ export interface ReadinessSources {
   credentialsReady (): boolean
   /** Backend details (users, reloads, a refused reload's reason): shown, never secret. */
   credentialsStatus? (): object
-  /** URL of the app; it is "answering" when it accepts a TCP connection (as a tcpSocket probe would). */
-  readonly upstreamUrl: string
+  /** URL of the app; it is "answering" when it accepts a TCP connection (as a tcpSocket probe would). None: forward-auth. */
+  readonly upstreamUrl?: string
+  /** AUTHZ_RULES_FILE's status (a refused new version's reason): shown, never blocking readiness — the old rules hold. */
+  rulesStatus? (): object | undefined
   /** False once shutdown began, so endpoints stop routing to this Pod first. */
   accepting (): boolean
   /** Called when the probe finds the app answering (it has started). */
@@ -45,13 +47,14 @@ export function buildManagementApp (sources: ReadinessSources, logLevel: string)
   app.get('/readyz', async (_request, reply) => {
     const checks = {
       credentials: sources.credentialsReady(),
-      upstream: await probeTcp(sources.upstreamUrl),
+      ...(sources.upstreamUrl !== undefined && { upstream: await probeTcp(sources.upstreamUrl) }),
       accepting: sources.accepting()
     }
-    if (checks.upstream) sources.upstreamAnswered?.()
-    const ready = checks.credentials && checks.upstream && checks.accepting
+    if (checks.upstream === true) sources.upstreamAnswered?.()
+    const ready = checks.credentials && checks.upstream !== false && checks.accepting
     const credentials = sources.credentialsStatus?.()
-    return await reply.code(ready ? 200 : 503).send({ ready, checks, ...(credentials !== undefined && { credentials }) })
+    const rules = sources.rulesStatus?.()
+    return await reply.code(ready ? 200 : 503).send({ ready, checks, ...(credentials !== undefined && { credentials }), ...(rules !== undefined && { rules }) })
   })
 
   const registry = sources.metrics

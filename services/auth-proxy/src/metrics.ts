@@ -36,6 +36,7 @@ export class ProxyMetrics {
   readonly #requests = new RequestMetrics()
   readonly #upstreamErrors: Counter<'kind'>
   readonly #authFailures: Counter<'reason'>
+  readonly #authzDenied: Counter
   readonly #inFlight: Gauge
   readonly #tunnels: Counter<'closed_by'>
   readonly #clientErrors: Counter<'status'>
@@ -47,6 +48,7 @@ export class ProxyMetrics {
     this.#requests.register(this.registry)
     this.#upstreamErrors = new Counter({ name: 'auth_proxy_upstream_errors_total', help: 'Failures talking to the app, by kind.', labelNames: ['kind'], registers })
     this.#authFailures = new Counter({ name: 'auth_proxy_auth_failures_total', help: 'Refused logins, by reason.', labelNames: ['reason'], registers })
+    this.#authzDenied = new Counter({ name: 'auth_proxy_authz_denied_total', help: 'Requests of signed-in users that the authorization rules refused (403).', registers })
     this.#inFlight = new Gauge({
       name: 'auth_proxy_requests_in_flight',
       help: 'Requests being handled on the public port.',
@@ -81,6 +83,7 @@ export class ProxyMetrics {
 
   upstreamError (kind: UpstreamErrorKind): void { this.#upstreamErrors.inc({ kind }) }
   authFailure (reason: string): void { this.#authFailures.inc({ reason }) }
+  authzDenied (): void { this.#authzDenied.inc() }
   tunnelEnded (closedBy: TunnelEnd): void { this.#tunnels.inc({ closed_by: closedBy }) }
   clientError (status: number): void { this.#clientErrors.inc({ status: String(status) }) }
 }

@@ -61,7 +61,9 @@ export class RequestLogController extends LogController {
       durationMs: Math.round(reply.elapsedTime * 100) / 100,
       user: request.identity?.user,
       client: request.clientAddress,
-      ...(request.authFailure !== null && { auth: request.authFailure })
+      ...(request.authFailure !== null && { auth: request.authFailure }),
+      // Which rule decided, and how (public, allow, deny): every decision is in the log.
+      ...(request.authz !== null && { rule: request.authz.rule, authz: request.authz.decision })
     }
   }
 
@@ -87,6 +89,7 @@ export class RequestLogController extends LogController {
   #write (request: FastifyRequest, reply: FastifyReply, aborted: string | undefined): void {
     this.#metrics.requestCompleted(request.method, reply.statusCode, reply.elapsedTime / 1000)
     if (request.authFailure !== null) this.#metrics.authFailure(request.authFailure)
+    if (request.authz?.decision === 'deny') this.#metrics.authzDenied()
     // Build the line only when it will be written (LOG_LEVEL=warn drops successful ones).
     if (aborted === undefined && !INFO_OR_LOWER.has(request.log.level)) return
     const line = {

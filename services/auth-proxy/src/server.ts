@@ -35,7 +35,8 @@ let accepting = true
 const management = buildManagementApp({
   credentialsReady: () => app.credentials.ready(),
   credentialsStatus: () => app.credentials.status(),
-  upstreamUrl: config.upstream.url,
+  ...(config.mode === 'sidecar' && { upstreamUrl: config.upstream.url }),
+  rulesStatus: () => app.rules?.status(),
   accepting: () => accepting,
   upstreamAnswered: () => { app.upstreamState.seen = true },
   metrics: app.metrics.registry

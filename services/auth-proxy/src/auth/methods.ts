@@ -32,7 +32,7 @@ async function loadLogin (auth: AuthConfig, log: OperatorLog): Promise<OidcLogin
     import('./oidc/client.ts'), import('./oidc/login.ts'), import('./oidc/session.ts')])
   const client = await OidcClient.create(auth.oidc, log)
   try {
-    return new OidcLogin(client, await loadSessionStore(auth.session), auth.pathPrefix, auth.session.cookieSecure)
+    return new OidcLogin(client, await loadSessionStore(auth.session), auth.pathPrefix, auth.session.cookieSecure, auth.returnDomains)
   } catch (err) {
     client.close()
     throw err

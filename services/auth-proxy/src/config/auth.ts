@@ -30,6 +30,8 @@ export interface StaticCredentialsConfig {
 export interface AuthConfig {
   readonly realm: string
   readonly htpasswdFile?: string
+  /** Groups for htpasswd and static users (Apache AuthGroupFile). */
+  readonly groupsFile?: string
   readonly static?: StaticCredentialsConfig
   readonly ldap?: LdapConfig
   /** Configured backends in the order they are asked (AUTH_BACKENDS). */
@@ -45,6 +47,8 @@ export interface AuthConfig {
   /** The proxy's own endpoints (OpenID Connect callback, logout, userinfo), e.g. /_auth. */
   readonly pathPrefix: string
   readonly forwardAuthorization: boolean
+  /** Hosts (`app.example.org`, or `.example.org` for its subdomains) a login may return to besides its own. */
+  readonly returnDomains: readonly string[]
   readonly htpasswdReloadMs: number
   readonly cache: { readonly maxEntries: number, readonly ttlMs: number }
   readonly throttle: {
@@ -101,6 +105,15 @@ function readBackends (r: EnvReader, configured: ReadonlyMap<BackendName, string
 }
 
 
+const DOMAIN_RE = /^\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/
+
+/** AUTH_RETURN_DOMAINS: host names, or `.example.org` for every host below it. */
+function readReturnDomains (r: EnvReader): string[] {
+  const domains = r.value('AUTH_RETURN_DOMAINS').map((d) => d.toLowerCase())
+  for (const d of domains) if (!DOMAIN_RE.test(d)) r.problem('AUTH_RETURN_DOMAINS', `"${d}" is not a host name or .domain (no scheme, port or path)`)
+  return domains
+}
+
 function readRealm (r: EnvReader): string {
   const value = r.value('AUTH_REALM')
   if (!REALM_RE.test(value) || value.length > 128) {
@@ -134,6 +147,10 @@ function readStaticCredentials (r: EnvReader): StaticCredentialsConfig | undefin
 export function readAuthConfig (r: EnvReader): AuthConfig {
   const htpasswdFile = r.value('HTPASSWD_FILE')
   const staticCredentials = readStaticCredentials(r)
+  const groupsFile = r.value('HTPASSWD_GROUPS_FILE')
+  if (groupsFile !== undefined && htpasswdFile === undefined && staticCredentials === undefined) {
+    r.problem('HTPASSWD_GROUPS_FILE', 'is set but neither HTPASSWD_FILE nor AUTH_USERNAME is: its groups are for their users')
+  }
   const ldap = readLdapConfig(r)
   const oidc = readOidcConfig(r)
   const session = readSessionConfig(r, oidc !== undefined)
@@ -155,6 +172,7 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
   return {
     realm: readRealm(r),
     ...(htpasswdFile !== undefined && { htpasswdFile }),
+    ...(groupsFile !== undefined && { groupsFile }),
     ...(staticCredentials !== undefined && { static: staticCredentials }),
     ...(ldap !== undefined && { ldap }),
     backends: readBackends(r, configured),
@@ -165,6 +183,7 @@ export function readAuthConfig (r: EnvReader): AuthConfig {
     ...(session !== undefined && { session }),
     pathPrefix: readPathPrefix(r),
     forwardAuthorization: r.value('FORWARD_AUTHORIZATION'),
+    returnDomains: readReturnDomains(r),
     htpasswdReloadMs: r.value('HTPASSWD_RELOAD_INTERVAL'),
     cache: {
       maxEntries: r.value('VERIFY_CACHE_SIZE'),

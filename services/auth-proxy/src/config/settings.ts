@@ -6,7 +6,7 @@
 
 /** Where a setting belongs; the README groups the table by it. */
 export const AREAS = Object.freeze(['Listeners', 'The app', 'Clients', 'htpasswd and a static user', 'LDAP', 'OpenID Connect',
-  'Sessions', 'Authentication', 'Identity headers', 'Throttle and cache', 'Behind a router', 'Shutdown', 'TLS', 'Logging'] as const)
+  'Sessions', 'Authentication', 'Authorization', 'Forward auth', 'Identity headers', 'Throttle and cache', 'Behind a router', 'Shutdown', 'TLS', 'Logging'] as const)
 export type Area = typeof AREAS[number]
 
 export type Kind =
@@ -64,6 +64,7 @@ export const SETTINGS = {
   HTPASSWD_FILE: { area: 'htpasswd and a static user', kind: str, doc: 'htpasswd file: bcrypt (`$2y$`, `$2b$`, `$2a$`), apr1 (`$apr1$`, htpasswd\'s default), `{SHA}` and `{SSHA}`; `#` comments and blank lines allowed. Weak schemes (apr1, `{SHA}`, `{SSHA}`) work but are named in a start-up warning. Re-read when it changes (see [docs/credentials.md](docs/credentials.md)).' },
   // "Within a few seconds" of the kubelet updating the Secret.
   HTPASSWD_RELOAD_INTERVAL: { area: 'htpasswd and a static user', kind: duration, default: '2s', doc: 'How often the htpasswd file is checked for a new version.' },
+  HTPASSWD_GROUPS_FILE: { area: 'htpasswd and a static user', kind: str, doc: 'Groups for the users of `HTPASSWD_FILE` and `AUTH_USERNAME`, in Apache\'s `AuthGroupFile` format (`admins: alice bob` per line); sent in `GROUPS_HEADER` and used by `AUTHZ_RULES_FILE`, as LDAP and OpenID Connect groups are. Re-read like the htpasswd file.' },
   AUTH_USERNAME: { area: 'htpasswd and a static user', kind: str, doc: 'A single user, with `AUTH_PASSWORD` or `AUTH_PASSWORD_FILE`. May be combined with `HTPASSWD_FILE`.' },
   AUTH_PASSWORD: { area: 'htpasswd and a static user', kind: secretOrFile, doc: 'That user\'s password, or (`_FILE`, which wins) a file holding it; one trailing newline is ignored.' },
 
@@ -103,12 +104,19 @@ export const SETTINGS = {
   // A working day; refresh tokens renew the identity within it, a new login is needed after it.
   SESSION_LIFETIME: { area: 'Sessions', kind: duration, default: '12h', doc: 'Absolute session length; refresh tokens renew the identity within it, a new login after it.' },
   SESSION_COOKIE_NAME: { area: 'Sessions', kind: str, default: '_auth_proxy', doc: 'The session cookie (split into `_auth_proxy_0`, `_1`, … when large).' },
+  SESSION_COOKIE_DOMAIN: { area: 'Sessions', kind: str, defaultDoc: 'this host only', doc: 'The session cookie\'s `Domain`, e.g. `example.org`, so one login covers every host below it (forward-auth protecting several hosts, with `AUTH_RETURN_DOMAINS`). Leave unset for a single host: a host-only cookie is the safer one.' },
   SESSION_COOKIE_SECURE: { area: 'Sessions', kind: { type: 'enum', values: ['auto', 'true', 'false'] }, default: 'auto', doc: '`auto`: `Secure` when the browser\'s request was HTTPS; `true` behind an edge Route whose router is not in `TRUST_PROXY`.' },
   AUTH_PATH_PREFIX: { area: 'Sessions', kind: str, default: '/_auth', doc: 'The proxy\'s own endpoints: `login?rd=`, `callback`, `logout`, `userinfo`. Reserved: never forwarded.' },
 
   AUTH_BACKENDS: { area: 'Authentication', kind: list, defaultDoc: 'every configured one', doc: 'Which credential methods, in which order: `htpasswd`, `static` (`AUTH_USERNAME`), `ldap` check Basic credentials in this order (the first that accepts wins); where `oidc` stands decides whether a bearer token is tried before or after Basic (a session cookie is always tried first). A configured method left out is a configuration error.' },
   AUTH_REALM: { area: 'Authentication', kind: str, default: 'Restricted', doc: 'Realm shown in the browser\'s login prompt.' },
   FORWARD_AUTHORIZATION: { area: 'Authentication', kind: bool, default: 'false', doc: 'Pass the client\'s `Authorization` header on to the app. Off by default so the app never sees the password.' },
+
+  AUTHZ_RULES_FILE: { area: 'Authorization', kind: str, doc: 'Who may do what, per host, path and method: a YAML list of rules, the first match deciding (see [docs/authorization.md](docs/authorization.md)). Unset: everyone who logs in may do everything (`PUBLIC_PATHS` aside). Re-read when it changes; a bad new version is refused, the old rules kept and the error shown in `/readyz`.' },
+  AUTHZ_RELOAD_INTERVAL: { area: 'Authorization', kind: duration, default: '2s', doc: 'How often `AUTHZ_RULES_FILE` is checked for a new version.' },
+
+  MODE: { area: 'Forward auth', kind: { type: 'enum', values: ['sidecar', 'forward-auth'] }, default: 'sidecar', doc: '`sidecar`: in front of the app at `UPSTREAM_URL`. `forward-auth`: no app of its own; answers an ingress\'s checks at `AUTH_PATH_PREFIX/check` (nginx `auth_request`, ingress-nginx) and `/forward` (Traefik, Caddy) for the request it describes in `X-Forwarded-*` or `X-Original-*` — believed only from `TRUST_PROXY`, which it then requires (see [docs/forward-auth.md](docs/forward-auth.md)).' },
+  AUTH_RETURN_DOMAINS: { area: 'Forward auth', kind: list, doc: 'Hosts a login may return the browser to besides its own: `app.example.org`, or `.example.org` for every subdomain. For one login serving several hosts (with `SESSION_COOKIE_DOMAIN`); any other return URL goes to `/`.' },
 
   USER_HEADER: { area: 'Identity headers', kind: str, default: 'X-Forwarded-User', doc: 'Header carrying the authenticated user to the app. Any client-sent copy — in any case, with `_` or `.` for `-` — is removed first.' },
   GROUPS_HEADER: { area: 'Identity headers', kind: str, default: 'X-Forwarded-Groups', doc: 'Header carrying the user\'s groups (LDAP, OpenID Connect) to the app: names, comma-separated; names containing `,` are left out. Client copies are removed like `USER_HEADER`\'s.' },

@@ -20,8 +20,9 @@ export const FORWARDED_METHODS = Object.freeze(['GET', 'HEAD', 'POST', 'PUT', 'P
 const FORWARDED = new Set(FORWARDED_METHODS)
 
 // RFC 3986 §3.3 dot-segments, in any mix of literal and percent-encoded dots — also between encoded slashes,
-// which an app that decodes %2F before routing (many do) reads as separators: /..%2fetc/passwd.
-const DOT_SEGMENT = /(^|\/|%2f)(\.|%2e){1,2}(\/|%2f|$)/i
+// which an app that decodes %2F before routing (many do) reads as separators: /..%2fetc/passwd — and with a
+// `;parameter`, which Tomcat and Spring strip before resolving them: /static/..;/admin.
+const DOT_SEGMENT = /(^|\/|%2f)(\.|%2e){1,2}(\/|%2f|;|%3b|$)/i
 // Backslash (literal or encoded) and NUL: path separators or terminators to some backends.
 const AMBIGUOUS = /\\|%5c|%00/i
 // A `%` not followed by two hex digits.

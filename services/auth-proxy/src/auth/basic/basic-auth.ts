@@ -59,7 +59,7 @@ export async function basicAuthenticator (app: FastifyInstance, { verifier, thro
   await app.register(fastifyBasicAuth, {
     // RFC 7617 §2.1: announce UTF-8 so browsers encode non-ASCII user names and passwords the same way we decode them.
     utf8: true,
-    authenticate: false, // the challenges (Basic and Bearer together) are authenticate.ts'
+    authenticate: false, // the challenges (Basic and Bearer together) are gate.ts'
     validate (user, password, request, _reply, done) {
       const hit = verifier.cached(user, password)
       if (hit !== undefined) {

@@ -36,6 +36,8 @@ export interface OidcConfig {
 
 export interface SessionConfig {
   readonly cookieName: string
+  /** The cookie's Domain attribute (SESSION_COOKIE_DOMAIN); absent: host-only. */
+  readonly cookieDomain?: string
   /** `auto`: Secure when the browser's request was HTTPS (behind TRUST_PROXY, per X-Forwarded-Proto). */
   readonly cookieSecure: 'auto' | 'true' | 'false'
   /** Secrets, current first; sessions sealed with any of them are accepted, new ones use the first. */
@@ -123,8 +125,13 @@ export function readSessionConfig (r: EnvReader, oidc: boolean): SessionConfig |
   const cookieName = r.value('SESSION_COOKIE_NAME')
   if (!COOKIE_NAME_RE.test(cookieName)) r.problem('SESSION_COOKIE_NAME', `must be 1-64 letters, digits, "_" or "-", got "${cookieName}"`)
   const cookieSecure = r.value('SESSION_COOKIE_SECURE') as SessionConfig['cookieSecure']
+  const cookieDomain = r.value('SESSION_COOKIE_DOMAIN')?.toLowerCase().replace(/^\./, '')
+  if (cookieDomain !== undefined && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(cookieDomain)) {
+    r.problem('SESSION_COOKIE_DOMAIN', `must be a domain such as example.org (RFC 6265 §5.2.3), got "${cookieDomain}"`)
+  }
   return {
     cookieName,
+    ...(cookieDomain !== undefined && { cookieDomain }),
     cookieSecure,
     secrets: [current, previous].filter((s): s is SecretSource => s !== undefined),
     lifetimeMs: r.value('SESSION_LIFETIME')

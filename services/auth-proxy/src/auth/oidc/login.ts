@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { LoginResult, LoginState, OidcClient } from './client.ts'
 import { OIDC_BACKEND_NAME } from './config.ts'
-import { safeReturnPath } from './return-path.ts'
+import { safeReturnTarget } from './return-path.ts'
 import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
 import { AccessDenied, BackendUnavailable } from '../../errors.ts'
 import type { Identity } from '../identity.ts'
@@ -22,13 +22,19 @@ export class OidcLogin {
   readonly #refreshing = new Map<string, Promise<Session | null>>()
 
   readonly #cookieSecure: 'auto' | 'true' | 'false'
+  /** AUTH_RETURN_DOMAINS: hosts besides this one a login may return to. */
+  readonly returnDomains: readonly string[]
 
-  constructor (client: OidcClient, store: SessionStore, prefix: string, cookieSecure: 'auto' | 'true' | 'false' = 'auto') {
+  constructor (client: OidcClient, store: SessionStore, prefix: string, cookieSecure: 'auto' | 'true' | 'false' = 'auto', returnDomains: readonly string[] = []) {
     this.client = client
     this.store = store
     this.prefix = prefix
     this.#cookieSecure = cookieSecure
+    this.returnDomains = returnDomains
   }
+
+  /** Where a login may return to: a path here, or a URL on a host of AUTH_RETURN_DOMAINS; else `/`. */
+  returnTarget (candidate: unknown): string { return safeReturnTarget(candidate, this.returnDomains) }
 
   /**
    * Secure cookies whenever the browser's request was HTTPS (also behind a trusted TLS-terminating router), or
@@ -49,7 +55,7 @@ export class OidcLogin {
 
   /** Redirects the browser to the provider; `returnTo` is checked again here, whatever the caller did. */
   async startLogin (request: FastifyRequest, reply: FastifyReply, returnTo: string): Promise<FastifyReply> {
-    const { url, login } = await this.client.startLogin(this.redirectUri(request), safeReturnPath(returnTo))
+    const { url, login } = await this.client.startLogin(this.redirectUri(request), this.returnTarget(returnTo))
     const sealed = await this.store.seal({ ...login, exp: nowS() + LOGIN_TIMEOUT_S })
     appendCookie(reply, serializeCookie(this.#loginCookieName(login.state), sealed, { secure: this.secure(request), path: `${this.prefix}/`, maxAge: LOGIN_TIMEOUT_S }))
     void reply.header('cache-control', 'no-store')

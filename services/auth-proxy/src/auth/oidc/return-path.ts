@@ -46,3 +46,25 @@ export function safeReturnPath (candidate: unknown): string {
   }
   return candidate
 }
+
+/** Whether `host` is one of `domains` (`app.example.org`), or below one given as `.example.org`. */
+function hostAllowed (host: string, domains: readonly string[]): boolean {
+  return domains.some((d) => (d.startsWith('.') ? host.endsWith(d) && host.length > d.length : host === d))
+}
+
+/**
+ * Where to go back to: a safe path on this site (safeReturnPath), or — for a login serving several hosts
+ * (AUTH_RETURN_DOMAINS) — an absolute http(s) URL to one of `domains`, without userinfo, whose path passes the same
+ * checks as a relative one. The URL as the WHATWG parser normalises it is returned, so what was checked is what the
+ * browser is sent to. Anything else: `/`.
+ */
+export function safeReturnTarget (candidate: unknown, domains: readonly string[]): string {
+  if (domains.length === 0 || typeof candidate !== 'string' || !/^https?:\/\//i.test(candidate)) return safeReturnPath(candidate)
+  if (candidate.length > MAX_LENGTH || UNSAFE_RE.test(candidate)) return DEFAULT_RETURN_PATH
+  let url: URL
+  try { url = new URL(candidate) } catch { return DEFAULT_RETURN_PATH }
+  if (url.username !== '' || url.password !== '' || url.hash !== '' || !hostAllowed(url.hostname, domains)) return DEFAULT_RETURN_PATH
+  const path = `${url.pathname}${url.search}`
+  if (safeReturnPath(path) !== path) return DEFAULT_RETURN_PATH
+  return url.href
+}

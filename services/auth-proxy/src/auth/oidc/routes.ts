@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { AccessDenied, BackendUnavailable, backendUnavailable, CsrfError, forbidden, LoginFailedError, NotFoundError, UnauthorizedError } from '../../errors.ts'
 import { isProviderAnswer } from './client.ts'
 import type { OidcLogin } from './login.ts'
-import { DEFAULT_RETURN_PATH, safeReturnPath } from './return-path.ts'
+import { DEFAULT_RETURN_PATH } from './return-path.ts'
 
 export interface OidcRoutesOptions {
   readonly login: OidcLogin
@@ -63,7 +63,7 @@ async function callback (login: OidcLogin, request: FastifyRequest, reply: Fasti
     const { size } = await login.startSession(request, reply, result)
     request.log.info({ user: result.identity.user, cookieBytes: size }, 'login')
     void reply.header('cache-control', 'no-store')
-    return await reply.redirect(safeReturnPath(pending.returnTo), 302)
+    return await reply.redirect(login.returnTarget(pending.returnTo), 302)
   } catch (err) {
     throw providerFailure(request, err)
   }
@@ -92,7 +92,7 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
   app.get(`${prefix}/login`, async (request, reply) => {
     const rd = (request.query as Record<string, unknown>).rd
     try {
-      return await login.startLogin(request, reply, safeReturnPath(rd))
+      return await login.startLogin(request, reply, login.returnTarget(rd))
     } catch (err) {
       throw providerFailure(request, err)
     }

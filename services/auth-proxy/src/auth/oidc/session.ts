@@ -56,13 +56,15 @@ export function parseCookies (header: string | undefined): Map<string, string> {
 export interface CookieOptions {
   readonly secure: boolean
   readonly path?: string
+  /** RFC 6265 §5.2.3 Domain; absent: host-only. */
+  readonly domain?: string
   /** Seconds; 0 deletes. */
   readonly maxAge: number
 }
 
 /** RFC 6265 §4.1 Set-Cookie; HttpOnly (no script reads it) and SameSite=Lax (not sent on cross-site POSTs). */
 export function serializeCookie (name: string, value: string, options: CookieOptions): string {
-  return `${name}=${value}; Path=${options.path ?? '/'}; Max-Age=${Math.max(0, Math.floor(options.maxAge))}; HttpOnly; SameSite=Lax${options.secure ? '; Secure' : ''}`
+  return `${name}=${value}; Path=${options.path ?? '/'}${options.domain !== undefined ? `; Domain=${options.domain}` : ''}; Max-Age=${Math.max(0, Math.floor(options.maxAge))}; HttpOnly; SameSite=Lax${options.secure ? '; Secure' : ''}`
 }
 
 /** Adds a Set-Cookie to the reply; Fastify appends set-cookie values instead of replacing them. */
@@ -72,13 +74,15 @@ export function appendCookie (reply: FastifyReply, cookie: string): void {
 
 export class SessionStore {
   readonly cookieName: string
+  readonly #domain: string | undefined
   readonly #keys: readonly Key[]
   readonly #lifetimeMs: number
 
   /** `secrets`: current first, then previous ones still accepted. */
-  constructor (cookieName: string, secrets: readonly string[], lifetimeMs: number) {
+  constructor (cookieName: string, secrets: readonly string[], lifetimeMs: number, domain?: string) {
     if (secrets.length === 0) throw new Error('SessionStore needs a secret')
     this.cookieName = cookieName
+    this.#domain = domain
     this.#keys = secrets.map(deriveKey)
     this.#lifetimeMs = lifetimeMs
   }
@@ -158,9 +162,10 @@ export class SessionStore {
     const chunks = value.length <= COOKIE_CHUNK_SIZE ? [value] : value.match(new RegExp(`.{1,${COOKIE_CHUNK_SIZE}}`, 'g')) ?? []
     if (chunks.length > MAX_CHUNKS) throw new Error(`session too large for cookies (${value.length} bytes)`)
     const names = chunks.length === 1 ? [this.cookieName] : chunks.map((_, i) => chunkName(this.cookieName, i))
-    chunks.forEach((chunk, i) => { appendCookie(reply, serializeCookie(names[i] ?? '', chunk, { secure, maxAge })) })
+    const domain = this.#domain === undefined ? {} : { domain: this.#domain }
+    chunks.forEach((chunk, i) => { appendCookie(reply, serializeCookie(names[i] ?? '', chunk, { secure, maxAge, ...domain })) })
     for (const name of this.#names()) {
-      if (present.has(name) && !names.includes(name)) appendCookie(reply, serializeCookie(name, '', { secure, maxAge: 0 }))
+      if (present.has(name) && !names.includes(name)) appendCookie(reply, serializeCookie(name, '', { secure, maxAge: 0, ...domain }))
     }
     return value.length
   }
@@ -169,7 +174,7 @@ export class SessionStore {
   clear (request: FastifyRequest, reply: FastifyReply, secure: boolean): void {
     const present = parseCookies(request.headers.cookie)
     for (const name of this.#names()) {
-      if (present.has(name)) appendCookie(reply, serializeCookie(name, '', { secure, maxAge: 0 }))
+      if (present.has(name)) appendCookie(reply, serializeCookie(name, '', { secure, maxAge: 0, ...(this.#domain !== undefined && { domain: this.#domain }) }))
     }
   }
 
@@ -187,5 +192,5 @@ export async function loadSessionStore (config: SessionConfig): Promise<SessionS
     if (text.length < MIN_SECRET_LENGTH) throw new CredentialsLoadError(`${source.variable}: ${source.file} holds fewer than ${MIN_SECRET_LENGTH} characters`)
     secrets.push(text)
   }
-  return new SessionStore(config.cookieName, secrets, config.lifetimeMs)
+  return new SessionStore(config.cookieName, secrets, config.lifetimeMs, config.cookieDomain)
 }

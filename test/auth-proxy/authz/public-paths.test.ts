@@ -1,7 +1,8 @@
 // PUBLIC_PATHS: exact paths served without authentication. Every trick that makes another path look like a
 // public one must fail closed — it needs credentials like any other request.
 import t from 'tap'
-import { isPublic } from '../../../services/auth-proxy/src/auth/public-paths.ts'
+import { Policy } from '../../../services/auth-proxy/src/authz/policy.ts'
+import { NO_RULES } from '../../../services/auth-proxy/src/authz/rules-file.ts'
 import { loadConfig } from '../../../services/auth-proxy/src/config.ts'
 import { send } from '../../helpers/http.ts'
 import { startProxy } from '../../helpers/proxy.ts'
@@ -16,16 +17,17 @@ t.test('config: "/path" and "METHOD /path"; anything ambiguous is refused by nam
   }
 })
 
-t.test('isPublic: exact path, method if given, GET admits HEAD, query ignored', async (t) => {
-  const list = [{ path: '/healthz' }, { path: '/static/app.css', method: 'GET' }]
-  t.ok(isPublic('GET', '/healthz', list))
-  t.ok(isPublic('POST', '/healthz', list), 'no method: any method')
-  t.ok(isPublic('GET', '/healthz?probe=1', list))
-  t.ok(isPublic('HEAD', '/static/app.css', list))
-  t.notOk(isPublic('POST', '/static/app.css', list))
-  t.notOk(isPublic('GET', '/healthz/', list))
-  t.notOk(isPublic('GET', '/healthzz', list))
-  t.notOk(isPublic('GET', '/', []))
+t.test('as rules: exact path, method if given, GET admits HEAD, query ignored', async (t) => {
+  const policy = new Policy([{ path: '/healthz' }, { path: '/static/app.css', method: 'GET' }], () => NO_RULES)
+  const isPublic = (method: string, path: string): boolean => policy.evaluate({ method, host: 'h', path }).public
+  t.ok(isPublic('GET', '/healthz'))
+  t.ok(isPublic('POST', '/healthz'), 'no method: any method')
+  t.ok(isPublic('HEAD', '/static/app.css'))
+  t.notOk(isPublic('POST', '/static/app.css'))
+  t.notOk(isPublic('GET', '/healthz/'), 'a trailing slash is not the public path (the app may read it as another)')
+  t.notOk(isPublic('GET', '/healthzz'))
+  t.equal(policy.evaluate({ method: 'GET', host: 'h', path: '/healthz' }).label, 'PUBLIC_PATHS[0]', 'logged by its place in PUBLIC_PATHS')
+  t.notOk(new Policy([], () => NO_RULES).evaluate({ method: 'GET', host: 'h', path: '/' }).public)
 })
 
 t.test('through the proxy: the public path needs no credentials; every lookalike does', async (t) => {

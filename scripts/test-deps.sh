@@ -13,6 +13,8 @@ declare -A NEED=(
   [/usr/sbin/slapd]=slapd           # a real OpenLDAP server for the LDAP tests
   [ldapadd]=ldap-utils              # loads the tests' directory into it
   [chromium]=chromium               # the browser tests drive Debian's Chromium (playwright-core)
+  [/usr/sbin/nginx]=nginx           # forward-auth behind nginx auth_request (test/auth-proxy/forward-auth/)
+  [caddy]=caddy                     # forward-auth behind Caddy forward_auth
   # Real apps behind the proxy (test/apps/): the tutorial's Flask app under gunicorn, Jupyter Notebook, Shiny.
   [/usr/lib/python3/dist-packages/flask]=python3-flask
   [/usr/bin/gunicorn]=gunicorn

@@ -98,7 +98,7 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
   })
   const requestLog = new RequestLogController(metrics)
   const app = createServer(config, options, requestLog, metrics)
-  installErrorHandling(app)
+  installErrorHandling(app, config.mode === 'sidecar')
   app.decorate('metrics', metrics)
   app.decorate('upstreamState', state)
   app.decorate('tunnels', tunnels)

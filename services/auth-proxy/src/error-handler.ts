@@ -1,7 +1,7 @@
 // The one place errors become responses: a short body with the stable code and the request id, in the
 // format the client asked for, and never a stack trace or an upstream's internal message.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError } from './errors.ts'
+import { BadRequestError, causeCodes, InternalError, MethodNotAllowedError, NotFoundError } from './errors.ts'
 import { ERROR_PAGE_CSP, errorPage } from './error-pages.ts'
 import { FORWARDED_METHODS } from './proxy/request-guard.ts'
 
@@ -82,12 +82,13 @@ declare module 'fastify' {
   }
 }
 
-export function installErrorHandling (app: FastifyInstance): void {
+/** `forwarding`: every path is routed for every forwarded method (sidecar), so what is not routed is a method. */
+export function installErrorHandling (app: FastifyInstance, forwarding: boolean): void {
   app.decorate('signOutPath', undefined)
   app.setErrorHandler(handleError)
-  // Every path is routed for every forwarded method, so "not found" means the method is not forwarded.
   app.setNotFoundHandler((request, reply) => {
-    const err = new MethodNotAllowedError()
+    // Sidecar: the method is not forwarded. Forward-auth: no app behind, so anything not the proxy's own is nobody's.
+    const err = forwarding ? new MethodNotAllowedError() : new NotFoundError()
     sendError(request, reply, { statusCode: err.statusCode, code: err.code, message: err.message })
   })
 }

@@ -63,7 +63,9 @@ export class RequestLogController extends LogController {
       client: request.clientAddress,
       ...(request.authFailure !== null && { auth: request.authFailure }),
       // Which rule decided, and how (public, allow, deny): every decision is in the log.
-      ...(request.authz !== null && { rule: request.authz.rule, authz: request.authz.decision })
+      ...(request.authz !== null && { rule: request.authz.rule, authz: request.authz.decision }),
+      // Forward-auth: the request the ingress asked about (its path without the query, like ours).
+      ...(request.authz?.checked !== undefined && { checked: { method: request.authz.checked.method, host: request.authz.checked.host, path: request.authz.checked.path } })
     }
   }
 

@@ -29,9 +29,6 @@ export function describeReceived (request: FastifyRequest): Described {
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const authenticatePlugin: FastifyPluginAsync<AuthenticateOptions> = async (app, { gate, ownPrefix, startLogin }) => {
-  app.decorateRequest('identity', null)
-  app.decorateRequest('authFailure', null)
-  app.decorateRequest('authz', null)
   app.addHook('onRequest', function (request, reply, done) {
     if (under(ownPrefix, request.url)) { done(); return }
     gate.pass(request, reply, describeReceived(request), startLogin, done)

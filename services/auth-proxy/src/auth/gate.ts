@@ -22,8 +22,12 @@ import type { FailureThrottle } from './throttle.ts'
 /** Why a request was not authenticated, for the log line and metrics. Never includes what was sent. */
 export type AuthFailure = 'missing' | 'malformed' | 'invalid' | 'denied' | 'throttled' | 'unavailable'
 
-/** What the rules decided, for the log line: which rule(s), and the outcome. */
-export interface AuthzOutcome { readonly rule: string, decision: 'public' | 'allow' | 'deny' | 'pending' }
+/** What the rules decided, for the log line: which rule(s), the outcome, and (forward-auth) the request checked. */
+export interface AuthzOutcome {
+  readonly rule: string
+  decision: 'public' | 'allow' | 'deny' | 'pending'
+  readonly checked?: Described
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -82,10 +86,11 @@ export class Gate {
   /**
    * Decides `described` for `request`'s credentials: done() when it may go on (request.identity set unless the rule
    * is public), done(err) with the answer otherwise. `startLogin`: where a browser without credentials goes.
+   * `checked`: the described request is an ingress's, not this one (forward-auth), and is logged as such.
    */
-  pass (request: FastifyRequest, reply: FastifyReply, described: Described, startLogin: StartLogin | undefined, done: (err?: Error) => void): void {
+  pass (request: FastifyRequest, reply: FastifyReply, described: Described, startLogin: StartLogin | undefined, done: (err?: Error) => void, checked = false): void {
     const decision = this.#policy.evaluate(described)
-    request.authz = { rule: decision.label, decision: decision.public ? 'public' : 'pending' }
+    request.authz = { rule: decision.label, decision: decision.public ? 'public' : 'pending', ...(checked && { checked: described }) }
     if (decision.public) { done(); return }
     let refusal: Error | undefined
     let reason: AuthFailure | null = null

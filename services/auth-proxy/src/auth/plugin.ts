@@ -25,6 +25,10 @@ export interface AuthPluginOptions {
 
 const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { config, throttle, loaded }) => {
   const { auth } = config
+  // What the gate finds out about each request (gate.ts), in both modes.
+  app.decorateRequest('identity', null)
+  app.decorateRequest('authFailure', null)
+  app.decorateRequest('authz', null)
   const methods = await loadMethods(auth, app.log)
   loaded(methods)
   app.decorate('credentials', methods)

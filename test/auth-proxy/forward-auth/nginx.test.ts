@@ -1,0 +1,119 @@
+// MODE=forward-auth behind a real nginx (Debian's, auth_request), protecting a recording app: allowed with the user
+// passed on (auth_request_set), 401 with the challenge back to the client, 403 by rule, public paths, every
+// spoofing of the described request (a client's X-Forwarded-Uri / X-Original-URL / identity headers) failing
+// closed — also with a careless nginx config that passes them on — and the OpenID Connect login in Chromium.
+import { chromium } from 'playwright-core'
+import t from 'tap'
+import { basic, send } from '../../helpers/http.ts'
+import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
+import { startNginx, type Front } from '../../helpers/ingress.ts'
+import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET } from '../../helpers/oidc-provider.ts'
+import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
+import { freePort, startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
+
+const dir = tempDir()
+const htpasswd = dir.file('htpasswd', ['alice', 'root'].map((u) => htpasswdLine(u, `${u}-pw`, '-B', 4)).join('\n'))
+const groups = dir.file('groups', 'admins: root\n')
+const rules = dir.file('rules.yaml', 'rules:\n  - prefix: /pub\n    allow: public\n  - prefix: /admin\n    allow: { groups: [admins] }\n')
+let app: Upstream
+let proxy: RunningProxy
+let nginx: Front
+let careless: Front
+
+const ALICE = basic('alice', 'alice-pw')
+const seen = (body: string): Received['headers'] => (JSON.parse(body) as Received).headers
+
+t.before(async () => {
+  app = await startUpstream()
+  proxy = await startProxy({ MODE: 'forward-auth', TRUST_PROXY: '127.0.0.1', HTPASSWD_FILE: htpasswd, HTPASSWD_GROUPS_FILE: groups, AUTHZ_RULES_FILE: rules })
+  const auth = new URL(proxy.url).host
+  nginx = await startNginx(auth, new URL(app.url).host)
+  careless = await startNginx(auth, new URL(app.url).host, { clearOthers: false })
+})
+t.teardown(async () => {
+  await nginx.stop(); await careless.stop(); await proxy.close(); await app.close(); dir.remove()
+})
+
+t.test('allowed: the app gets the request, and who it is from auth_request_set', async (t) => {
+  const res = await send(`${nginx.url}/notebooks/1?x=1`, { headers: { authorization: ALICE } })
+  t.equal(res.status, 200)
+  t.equal(seen(res.body)['x-forwarded-user'], 'alice')
+  const root = await send(`${nginx.url}/admin/users`, { headers: { authorization: basic('root', 'root-pw') } })
+  t.equal(root.status, 200)
+  t.equal(seen(root.body)['x-forwarded-groups'], 'admins')
+  const line = requestLines(proxy).find((l) => (l.checked as { path?: string } | undefined)?.path === '/notebooks/1')
+  t.match(line, { path: '/_auth/check', status: 200, user: 'alice', rule: 'default', authz: 'allow', checked: { method: 'GET', host: /^127\.0\.0\.1/, path: '/notebooks/1' } }, 'the log names the request checked, without its query')
+})
+
+t.test('not signed in: 401 with the Basic challenge passed back by nginx; nothing reaches the app', async (t) => {
+  const before = app.received.length
+  const res = await send(`${nginx.url}/notebooks/1`)
+  t.equal(res.status, 401)
+  t.equal(res.headers['www-authenticate'], 'Basic realm="Restricted", charset="UTF-8"')
+  t.equal((await send(`${nginx.url}/x`, { headers: { authorization: basic('alice', 'wrong') } })).status, 401)
+  t.equal(app.received.length, before)
+})
+
+t.test('forbidden by rule: 403, nothing reaches the app; a public path needs no login', async (t) => {
+  const before = app.received.length
+  t.equal((await send(`${nginx.url}/admin/users`, { headers: { authorization: ALICE } })).status, 403)
+  t.equal((await send(`${nginx.url}/admin/users`, { method: 'POST', headers: { authorization: ALICE, 'content-type': 'text/plain' }, body: 'x' })).status, 403, 'the described method (POST) is the one checked')
+  t.equal(app.received.length, before)
+  const pub = await send(`${nginx.url}/pub/app.css`)
+  t.equal(pub.status, 200)
+  t.equal(seen(pub.body)['x-forwarded-user'], undefined, 'no identity for a public path')
+})
+
+t.test('spoofing: a client\'s X-Forwarded-Uri / X-Original-URL / identity headers change nothing', async (t) => {
+  const before = app.received.length
+  const spoof = { 'x-forwarded-uri': '/pub/x', 'x-original-url': 'http://x/pub/x', 'x-original-uri': '/pub/x', 'x-forwarded-method': 'GET' }
+  t.equal((await send(`${nginx.url}/admin`, { headers: spoof })).status, 401, 'the snippet sets the description itself')
+  t.equal((await send(`${nginx.url}/admin`, { headers: { ...spoof, authorization: ALICE } })).status, 403)
+  t.equal(app.received.length, before, 'nothing reached the app')
+  const pub = await send(`${nginx.url}/pub/x`, { headers: { 'x-forwarded-user': 'root', 'x-auth-request-user': 'root' } })
+  t.equal(seen(pub.body)['x-forwarded-user'], undefined, 'a forged user on a public path does not reach the app')
+})
+
+t.test('spoofing through a careless nginx (client X-Forwarded-Uri passed on): two descriptions disagree → refused, never public', async (t) => {
+  const before = app.received.length
+  const res = await send(`${careless.url}/admin`, { headers: { 'x-forwarded-uri': '/pub/x' } })
+  t.not(res.status, 200)
+  t.equal(res.status, 500, 'nginx turns the check\'s 400 into 500: closed')
+  t.equal(app.received.length, before)
+  t.ok(requestLines(proxy).some((l) => l.status === 400 && l.path === '/_auth/check'), 'the proxy refused the check (AUTH_PROXY_ERR_CHECK_REQUEST)')
+  t.equal((await send(`${careless.url}/admin`, { headers: { 'x-forwarded-uri': '/admin', authorization: basic('root', 'root-pw') } })).status, 200, 'an agreeing copy is harmless')
+})
+
+t.test('the check itself, asked directly by a peer outside TRUST_PROXY: 403, whatever it describes', async (t) => {
+  const res = await send(`${proxy.url}/_auth/check`, { headers: { 'x-original-uri': '/pub/x', accept: 'application/json' }, localAddress: '127.0.0.2' })
+  t.equal(res.status, 403)
+  t.match(JSON.parse(res.body), { code: 'AUTH_PROXY_ERR_CHECK_UNTRUSTED' })
+  t.equal((await send(`${proxy.url}/anything`)).status, 404, 'no app behind: everything else is 404')
+})
+
+t.test('OpenID Connect through nginx in Chromium: the page → the provider\'s form → back on the page, signed in', async (t) => {
+  const port = await freePort()
+  const provider = await startProvider({ redirectUris: [`http://127.0.0.1:${port}/_auth/callback`], postLogoutRedirectUris: [] })
+  t.teardown(async () => { await provider.close() })
+  const oidc = await startProxy({
+    MODE: 'forward-auth', TRUST_PROXY: '127.0.0.1', OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    SESSION_SECRET: 'forward-auth-session-secret-0123456789abcdef'
+  })
+  t.teardown(async () => { await oidc.close() })
+  const front = await startNginx(new URL(oidc.url).host, new URL(app.url).host, { port })
+  t.teardown(async () => { await front.stop() })
+  t.equal((await send(`${front.url}/api`, { headers: { accept: 'application/json' } })).status, 401, 'a script: 401')
+
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] })
+  t.teardown(async () => { await browser.close() })
+  const page = await browser.newPage()
+  await page.goto(`${front.url}/notebooks/7?view=a&b=2`)
+  t.match(page.url(), new RegExp(`^${provider.issuer}/interaction/`), 'on the provider\'s login form')
+  await page.fill('#username', 'alice')
+  await page.fill('#password', USERS.alice?.password ?? '')
+  await Promise.all([page.waitForURL(`${front.url}/notebooks/7?view=a&b=2`), page.click('#sign-in')])
+  const received = JSON.parse(await page.textContent('body') ?? '{}') as Received
+  t.equal(received.url, '/notebooks/7?view=a&b=2', 'back on the page, query and all')
+  t.equal(received.headers['x-forwarded-user'], 'alice')
+  t.equal(received.headers['x-forwarded-email'], 'alice@example.org')
+})

@@ -34,7 +34,7 @@ async function start (command: string, args: (dir: string) => string[], write: (
   const config = write(dir)
   const child = spawn(command, args(dir), { env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: dir, XDG_DATA_HOME: dir, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000) })
+  child.stderr.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-4000) })
   const url = `http://127.0.0.1:${port}`
   await answering(`${url}/`, child, () => stderr)
   return {

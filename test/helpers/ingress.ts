@@ -56,9 +56,9 @@ async function start (command: string, args: (dir: string) => string[], write: (
  * `clearOthers: false` leaves out the lines that drop a client's own X-Forwarded-Uri & co. — a careless config,
  * against which the proxy must still fail closed.
  */
-export function nginxServer (port: number, auth: string, app: string, clearOthers = true): string {
+export function nginxServer (listen: string, auth: string, app: string, clearOthers = true): string {
   return `  server {
-    listen 127.0.0.1:${port};
+    listen ${listen};
     # The check: the request described in headers nginx sets itself (a client's own copies are overwritten).
     location = /_auth/check {
       internal;
@@ -110,7 +110,7 @@ http {
   access_log off;
   client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
-${nginxServer(port, auth, app, options.clearOthers ?? true)}
+${nginxServer(`127.0.0.1:${port}`, auth, app, options.clearOthers ?? true)}
 }
 `
     writeFileSync(join(dir, 'nginx.conf'), conf)
@@ -119,8 +119,8 @@ ${nginxServer(port, auth, app, options.clearOthers ?? true)}
 }
 
 /** The Caddyfile site for an app behind forward_auth (docs/forward-auth.md has the same, for a real host). */
-export function caddySite (port: number, auth: string, app: string): string {
-  return `http://127.0.0.1:${port} {
+export function caddySite (address: string, auth: string, app: string): string {
+  return `${address} {
   # The login, callback and logout on the app's own host.
   handle /_auth/* {
     reverse_proxy ${auth}
@@ -150,7 +150,7 @@ export async function startCaddy (auth: string, app: string, options: { port?: n
     level ERROR
   }
 }
-${caddySite(port, auth, app)}
+${caddySite(`http://127.0.0.1:${port}`, auth, app)}
 `
     writeFileSync(join(dir, 'Caddyfile'), conf)
     return conf

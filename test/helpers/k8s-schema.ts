@@ -1,12 +1,14 @@
 // Strict structural validation of Kubernetes objects, with no cluster: every field must exist in the API type
 // (so DeploymentConfig-only fields such as `rollingParams` in a Deployment fail, as a strict API server would
 // reject them). Field lists come from @kubernetes/client-node's generated models (the OpenAPI spec); required
-// fields and value types are checked by kubernetes-models. OpenShift kinds are described in openshift-schema.ts.
+// fields and value types are checked by kubernetes-models. OpenShift kinds are described in openshift-schema.ts,
+// Traefik's Middleware in traefik-schema.ts.
 import * as k8s from '@kubernetes/client-node'
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
+import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
 import { Deployment } from 'kubernetes-models/apps/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { OPENSHIFT_TYPES } from './openshift-schema.ts'
+import { TRAEFIK_TYPES } from './traefik-schema.ts'
 
 export interface Attribute { readonly baseName: string, readonly type: string }
 type Models = Record<string, { getAttributeTypeMap?: () => Attribute[] } | undefined>
@@ -17,13 +19,15 @@ const KINDS: Record<string, { type: string, validate?: (o: object) => void }> = 
   'v1/Service': { type: 'V1Service', validate: (o) => { new Service(o).validate() } },
   'apps/v1/Deployment': { type: 'V1Deployment', validate: (o) => { new Deployment(o).validate() } },
   'networking.k8s.io/v1/NetworkPolicy': { type: 'V1NetworkPolicy', validate: (o) => { new NetworkPolicy(o).validate() } },
+  'networking.k8s.io/v1/Ingress': { type: 'V1Ingress', validate: (o) => { new Ingress(o).validate() } },
+  'traefik.io/v1alpha1/Middleware': { type: 'Middleware' },
   'route.openshift.io/v1/Route': { type: 'Route' },
   'image.openshift.io/v1/ImageStream': { type: 'ImageStream' },
   'build.openshift.io/v1/BuildConfig': { type: 'BuildConfig' }
 }
 
 function attributesOf (type: string): Attribute[] | undefined {
-  return OPENSHIFT_TYPES[type] ?? (k8s as unknown as Models)[type]?.getAttributeTypeMap?.()
+  return OPENSHIFT_TYPES[type] ?? TRAEFIK_TYPES[type] ?? (k8s as unknown as Models)[type]?.getAttributeTypeMap?.()
 }
 
 function check (value: unknown, type: string, path: string, errors: string[]): void {

@@ -167,3 +167,22 @@ t.test('the login is started afresh by a browser whose provider session still ex
   t.equal(res.status, 200, 'back without typing a password')
   t.ok(hops.some((h) => h.url.startsWith(provider.issuer)))
 })
+
+t.test('SESSION_COOKIE_DOMAIN: the session cookie for the hosts below a domain (forward-auth over several hosts); checked at start', async (t) => {
+  const { loadConfig } = await import('../../../../services/auth-proxy/src/config.ts')
+  const base = { UPSTREAM_URL: 'http://127.0.0.1:1', OIDC_ISSUER_URL: 'https://id.example.org', OIDC_CLIENT_ID: 'c', OIDC_CLIENT_SECRET: 's', SESSION_SECRET: SECRET }
+  t.equal(loadConfig({ ...base, SESSION_COOKIE_DOMAIN: '.Example.org' }).auth.session?.cookieDomain, 'example.org', 'RFC 6265 §5.2.3: a leading dot is ignored')
+  for (const bad of ['https://example.org', 'example', 'example.org:443', 'exa mple.org']) {
+    t.throws(() => loadConfig({ ...base, SESSION_COOKIE_DOMAIN: bad }), /SESSION_COOKIE_DOMAIN: must be a domain/, bad)
+  }
+  t.equal(loadConfig(base).auth.session?.cookieDomain, undefined, 'unset: host-only')
+  const store = new SessionStore('_auth_proxy', [SECRET], 60_000, 'example.org')
+  const set: string[] = []
+  const reply = { header: (name: string, value: string) => { if (name === 'set-cookie') set.push(value); return reply } }
+  await store.write({ headers: {} } as never, reply as never, { sid: 's', user: 'alice', exp: Math.floor(Date.now() / 1000) + 60, refreshAt: 0 }, true)
+  t.match(set[0], /^_auth_proxy=[^;]+; Path=\/; Domain=example\.org; Max-Age=\d+; HttpOnly; SameSite=Lax; Secure$/)
+  const hostOnly: string[] = []
+  const reply2 = { header: (name: string, value: string) => { if (name === 'set-cookie') hostOnly.push(value); return reply2 } }
+  await new SessionStore('_auth_proxy', [SECRET], 60_000).write({ headers: {} } as never, reply2 as never, { sid: 's', user: 'alice', exp: Math.floor(Date.now() / 1000) + 60, refreshAt: 0 }, true)
+  t.notMatch(hostOnly[0], /Domain=/)
+})

@@ -4,6 +4,7 @@
 import proxyAddr from '@fastify/proxy-addr'
 import { readAuthConfig, type AuthConfig } from './config/auth.ts'
 import { EnvReader, type Env, type SettingValue } from './config/reader.ts'
+import { readSharedConfig, type SharedConfig } from './config/shared.ts'
 import { SETTINGS, type SettingName } from './config/settings.ts'
 import { plainPathProblem } from './authz/rules.ts'
 import { ConfigError } from './errors.ts'
@@ -51,6 +52,8 @@ export interface Config {
   /** HTTPS on the public port when set. */
   readonly tls?: { readonly certFile: string, readonly keyFile: string, readonly reloadMs: number }
   readonly auth: AuthConfig
+  /** The Redis every replica shares (throttle, revocations); undefined: each replica keeps its own. */
+  readonly shared?: SharedConfig
   /** Addresses/CIDRs of proxies in front of us (e.g. the OpenShift router) whose X-Forwarded-* we believe. */
   readonly trustProxy: readonly string[]
   readonly logLevel: string
@@ -173,8 +176,9 @@ export function loadConfig (env: Env = process.env): Config {
   const mode = readMode(r, trustProxy)
   const rulesFile = r.value('AUTHZ_RULES_FILE')
   const authz = { ...(rulesFile !== undefined && { rulesFile }), reloadMs: r.value('AUTHZ_RELOAD_INTERVAL') }
+  const shared = readSharedConfig(r)
   const logLevel = r.value('LOG_LEVEL')
 
   if (r.problems.length > 0) throw new ConfigError(r.problems.map((p) => `  - ${p}`).join('\n'))
-  return deepFreeze({ listen, management, upstream, mode, publicPaths, authz, shutdown, client, ...(tls !== undefined && { tls }), auth, trustProxy, logLevel })
+  return deepFreeze({ listen, management, upstream, mode, publicPaths, authz, shutdown, client, ...(tls !== undefined && { tls }), auth, ...(shared !== undefined && { shared }), trustProxy, logLevel })
 }

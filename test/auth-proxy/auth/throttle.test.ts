@@ -4,6 +4,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
+import type { Attempt, Start } from '../../../services/auth-proxy/src/auth/attempt.ts'
 import { ACCOUNT_MAX_DELAY_MS, FailureThrottle } from '../../../services/auth-proxy/src/auth/throttle.ts'
 import { basic, send } from '../../helpers/http.ts'
 import { startProxy } from '../../helpers/proxy.ts'
@@ -16,93 +17,93 @@ const BAD = basic('admin', 'guess')
 const OPTIONS = { limit: 3, clientLimit: 5, accountLimit: 4, windowMs: 10_000, maxClients: 100 }
 
 /** One wrong password from `client` for `user`, as basic-auth.ts runs it. */
-function fail (th: FailureThrottle, client: string, user: string): void {
+async function fail (th: FailureThrottle, client: string, user: string): Promise<void> {
   const a = th.attempt(client, user)
-  if (a.begin() > 0) a.takeTurn() // a slowed check runs in its turn (the tests run them one after another)
+  if ((await a.start()).delayMs > 0) await a.takeTurn() // a slowed check runs in its turn (the tests run them one after another)
   a.end('failure')
 }
-function succeed (th: FailureThrottle, client: string, user: string): void {
+async function succeed (th: FailureThrottle, client: string, user: string): Promise<void> {
   const a = th.attempt(client, user)
-  a.begin()
+  await a.start()
   a.end('success')
 }
-const waitFor = (th: FailureThrottle, client: string, user: string): number => th.attempt(client, user).refusedFor()
-const delayFor = (th: FailureThrottle, client: string, user: string): number => {
-  // What begin() would say, without counting: read on a throwaway attempt that is then taken back.
-  const a = th.attempt(client, user)
-  const ms = a.begin()
-  a.end('undecided')
-  return ms
+/** What start() would say, without counting: read on a throwaway attempt whose count is then taken back. */
+async function peek (a: Attempt): Promise<Start> {
+  const s = await a.start()
+  if (s.refusedFor === 0) a.end('undecided')
+  return s
 }
+const waitFor = async (th: FailureThrottle, client: string, user: string): Promise<number> => (await peek(th.attempt(client, user))).refusedFor
+const delayFor = async (th: FailureThrottle, client: string, user: string): Promise<number> => (await peek(th.attempt(client, user))).delayMs
 
 t.test('unit: a client + user name is blocked after `limit` failures within the window, until the window ends', async (t) => {
   let now = 0
   const th = new FailureThrottle({ ...OPTIONS, now: () => now })
-  fail(th, 'a', 'u'); fail(th, 'a', 'u')
-  t.equal(waitFor(th, 'a', 'u'), 0, 'two failures: not yet')
-  fail(th, 'a', 'u')
-  t.equal(waitFor(th, 'a', 'u'), 10, 'third failure: blocked for the rest of the window')
-  t.equal(waitFor(th, 'a', 'v'), 0, 'another user name from the same client is not')
-  t.equal(waitFor(th, 'b', 'u'), 0, 'the same user name from another client is not')
+  await fail(th, 'a', 'u'); await fail(th, 'a', 'u')
+  t.equal(await waitFor(th, 'a', 'u'), 0, 'two failures: not yet')
+  await fail(th, 'a', 'u')
+  t.equal(await waitFor(th, 'a', 'u'), 10, 'third failure: blocked for the rest of the window')
+  t.equal(await waitFor(th, 'a', 'v'), 0, 'another user name from the same client is not')
+  t.equal(await waitFor(th, 'b', 'u'), 0, 'the same user name from another client is not')
   now = 9_500
-  t.equal(waitFor(th, 'a', 'u'), 1)
+  t.equal(await waitFor(th, 'a', 'u'), 1)
   now = 10_001
-  t.equal(waitFor(th, 'a', 'u'), 0, 'window over')
-  fail(th, 'a', 'u')
-  t.equal(waitFor(th, 'a', 'u'), 0, 'a fresh window starts at one')
+  t.equal(await waitFor(th, 'a', 'u'), 0, 'window over')
+  await fail(th, 'a', 'u')
+  t.equal(await waitFor(th, 'a', 'u'), 0, 'a fresh window starts at one')
 })
 
 t.test('unit: a client failing over many user names is blocked for all of them', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (const user of ['u1', 'u2', 'u3', 'u4']) fail(th, 'a', user)
-  t.equal(waitFor(th, 'a', 'new'), 0, 'four failures over four names: not yet')
-  fail(th, 'a', 'u5')
-  t.ok(waitFor(th, 'a', 'new') > 0, 'the fifth: the client is blocked whatever the name')
-  t.equal(waitFor(th, 'b', 'new'), 0, 'other clients are not')
+  for (const user of ['u1', 'u2', 'u3', 'u4']) await fail(th, 'a', user)
+  t.equal(await waitFor(th, 'a', 'new'), 0, 'four failures over four names: not yet')
+  await fail(th, 'a', 'u5')
+  t.ok(await waitFor(th, 'a', 'new') > 0, 'the fifth: the client is blocked whatever the name')
+  t.equal(await waitFor(th, 'b', 'new'), 0, 'other clients are not')
 })
 
 t.test('unit: an account failing from many clients is slowed (1 s doubling to 30 s), one check per lane at a time', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (let i = 0; i < 3; i++) fail(th, `c${i}`, 'victim')
-  t.equal(delayFor(th, 'c98', 'victim'), 0, 'below the limit')
-  fail(th, 'c3', 'victim')
-  t.equal(delayFor(th, 'c98', 'victim'), 1_000, 'at the limit: one second')
-  fail(th, 'c4', 'victim')
-  t.equal(delayFor(th, 'c98', 'victim'), 2_000, 'doubling')
-  for (let i = 5; i < 20; i++) fail(th, `c${i}`, 'victim')
-  t.equal(delayFor(th, 'c98', 'victim'), ACCOUNT_MAX_DELAY_MS, 'capped')
-  t.equal(waitFor(th, 'c99', 'victim'), 0, 'no client is refused outright for it: the owner can still log in')
-  t.equal(delayFor(th, 'c98', 'other'), 0, 'other accounts are untouched')
+  for (let i = 0; i < 3; i++) await fail(th, `c${i}`, 'victim')
+  t.equal(await delayFor(th, 'c98', 'victim'), 0, 'below the limit')
+  await fail(th, 'c3', 'victim')
+  t.equal(await delayFor(th, 'c98', 'victim'), 1_000, 'at the limit: one second')
+  await fail(th, 'c4', 'victim')
+  t.equal(await delayFor(th, 'c98', 'victim'), 2_000, 'doubling')
+  for (let i = 5; i < 20; i++) await fail(th, `c${i}`, 'victim')
+  t.equal(await delayFor(th, 'c98', 'victim'), ACCOUNT_MAX_DELAY_MS, 'capped')
+  t.equal(await waitFor(th, 'c99', 'victim'), 0, 'no client is refused outright for it: the owner can still log in')
+  t.equal(await delayFor(th, 'c98', 'other'), 0, 'other accounts are untouched')
 
-  const first = th.attempt('c1', 'victim'); first.begin()
-  t.ok(first.takeTurn(), 'one check at a time may start in the lane of clients that failed')
-  const second = th.attempt('c2', 'victim'); second.begin()
-  t.notOk(second.takeTurn(), 'a second in that lane waits its turn (429)')
+  const first = th.attempt('c1', 'victim'); await first.start()
+  t.ok(await first.takeTurn(), 'one check at a time may start in the lane of clients that failed')
+  const second = th.attempt('c2', 'victim'); await second.start()
+  t.notOk(await second.takeTurn(), 'a second in that lane waits its turn (429)')
   second.end('failure')
-  const newcomer = th.attempt('c99', 'victim'); newcomer.begin()
-  t.ok(newcomer.takeTurn(), 'a client that never failed for the account has its own lane: the guessers cannot take its turn')
+  const newcomer = th.attempt('c99', 'victim'); await newcomer.start()
+  t.ok(await newcomer.takeTurn(), 'a client that never failed for the account has its own lane: the guessers cannot take its turn')
   newcomer.end('success'); first.end('failure')
-  t.ok(delayFor(th, 'c98', 'victim') > 0, 'the owner\'s success does not end the slowdown for everyone (no fresh fast guesses)…')
-  t.equal(delayFor(th, 'c99', 'victim'), 0, '…but its own client is known now and not slowed')
+  t.ok(await delayFor(th, 'c98', 'victim') > 0, 'the owner\'s success does not end the slowdown for everyone (no fresh fast guesses)…')
+  t.equal(await delayFor(th, 'c99', 'victim'), 0, '…but its own client is known now and not slowed')
 })
 
 t.test('regression: account slowdown reset with the window — the count decays only a window after the last failure', async (t) => {
   let now = 0
   const th = new FailureThrottle({ ...OPTIONS, now: () => now })
   // A steady guesser: one failure every 5 s (half the window), for two minutes.
-  for (let i = 0; i < 24; i++) { fail(th, `c${i}`, 'victim'); now += 5_000 }
-  t.equal(delayFor(th, 'cx', 'victim'), ACCOUNT_MAX_DELAY_MS, 'still slowed after 12 windows: the count kept growing')
+  for (let i = 0; i < 24; i++) { await fail(th, `c${i}`, 'victim'); now += 5_000 }
+  t.equal(await delayFor(th, 'cx', 'victim'), ACCOUNT_MAX_DELAY_MS, 'still slowed after 12 windows: the count kept growing')
   now += 10_001
-  t.equal(delayFor(th, 'cx', 'victim'), 0, 'a full window without failures: forgotten')
+  t.equal(await delayFor(th, 'cx', 'victim'), 0, 'a full window without failures: forgotten')
 })
 
 t.test('regression: LDAP case and space folding — spellings of one name share the counters', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (const spelling of ['alice', 'ALICE', ' alice']) fail(th, 'a', spelling)
-  t.ok(waitFor(th, 'a', 'Alice  ') > 0, 'three spellings from one client: the pair limit for all of them')
-  for (const [i, spelling] of ['aLiCe', 'ａｌｉｃｅ', 'alice\u00a0', 'ALIce'].entries()) fail(th, `c${i}`, spelling)
-  t.ok(delayFor(th, 'z', 'alice') > 0, 'and the account counts every spelling (fullwidth, NBSP included)')
-  t.equal(delayFor(th, 'z', 'alicia'), 0, 'a different name is a different account')
+  for (const spelling of ['alice', 'ALICE', ' alice']) await fail(th, 'a', spelling)
+  t.ok(await waitFor(th, 'a', 'Alice  ') > 0, 'three spellings from one client: the pair limit for all of them')
+  for (const [i, spelling] of ['aLiCe', 'ａｌｉｃｅ', 'alice\u00a0', 'ALIce'].entries()) await fail(th, `c${i}`, spelling)
+  t.ok(await delayFor(th, 'z', 'alice') > 0, 'and the account counts every spelling (fullwidth, NBSP included)')
+  t.equal(await delayFor(th, 'z', 'alicia'), 0, 'a different name is a different account')
 })
 
 t.test('regression: throttle memory with long user names — keys are short hashes', async (t) => {
@@ -111,7 +112,7 @@ t.test('regression: throttle memory with long user names — keys are short hash
   gc()
   const before = process.memoryUsage().heapUsed
   const th = new FailureThrottle({ ...OPTIONS, maxClients: 1_000 })
-  for (let i = 0; i < 3_000; i++) fail(th, `10.0.${i >> 8}.${i & 255}`, `${'x'.repeat(11_000)}${i}`)
+  for (let i = 0; i < 3_000; i++) await fail(th, `10.0.${i >> 8}.${i & 255}`, `${'x'.repeat(11_000)}${i}`)
   gc()
   const grown = process.memoryUsage().heapUsed - before
   t.ok(th.trackedKeys >= 3_000, 'the keys are all there')
@@ -123,8 +124,7 @@ t.test('regression: parallel guesses race past the counters — an attempt count
   const started = []
   for (let i = 0; i < 10; i++) {
     const a = th.attempt('a', 'u')
-    if (a.refusedFor() > 0) continue
-    a.begin() // none has ended yet: all are in flight at once
+    if ((await a.start()).refusedFor > 0) continue // none has ended yet: all are in flight at once
     started.push(a)
   }
   t.equal(started.length, 3, 'only `limit` checks start, though none had finished')
@@ -133,52 +133,52 @@ t.test('regression: parallel guesses race past the counters — an attempt count
 
 t.test('unit: a backend that could not decide takes its count back, unless another backend said no', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (let i = 0; i < 5; i++) { const a = th.attempt('a', 'u'); a.begin(); a.end('undecided') }
-  t.equal(waitFor(th, 'a', 'u'), 0, 'a directory outage is no guess')
-  for (let i = 0; i < 3; i++) { const a = th.attempt('a', 'v'); a.begin(); a.end('undecided-refused') }
-  t.ok(waitFor(th, 'a', 'v') > 0, 'but htpasswd saying no during the outage is')
+  for (let i = 0; i < 5; i++) { const a = th.attempt('a', 'u'); await a.start(); a.end('undecided') }
+  t.equal(await waitFor(th, 'a', 'u'), 0, 'a directory outage is no guess')
+  for (let i = 0; i < 3; i++) { const a = th.attempt('a', 'v'); await a.start(); a.end('undecided-refused') }
+  t.ok(await waitFor(th, 'a', 'v') > 0, 'but htpasswd saying no during the outage is')
 })
 
 t.test('unit: a success clears its client + user count and takes back its own client count', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  fail(th, 'a', 'u'); fail(th, 'a', 'u')
-  succeed(th, 'a', 'u')
-  fail(th, 'a', 'u'); fail(th, 'a', 'u')
-  t.equal(waitFor(th, 'a', 'u'), 0, 'cleared by the success')
-  fail(th, 'a', 'x')
-  t.ok(waitFor(th, 'a', 'y') > 0, 'but all five failures still count against the client')
+  await fail(th, 'a', 'u'); await fail(th, 'a', 'u')
+  await succeed(th, 'a', 'u')
+  await fail(th, 'a', 'u'); await fail(th, 'a', 'u')
+  t.equal(await waitFor(th, 'a', 'u'), 0, 'cleared by the success')
+  await fail(th, 'a', 'x')
+  t.ok(await waitFor(th, 'a', 'y') > 0, 'but all five failures still count against the client')
 })
 
 t.test('unit: IPv6 clients are counted per /64, IPv4-mapped ones as IPv4', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (let i = 1; i <= 5; i++) fail(th, `2001:db8:1:2::${i.toString(16)}`, `u${i}`)
-  t.ok(waitFor(th, '2001:db8:1:2:ffff::9', 'new') > 0, 'another address in the /64 is the same client')
-  t.equal(waitFor(th, '2001:db8:1:3::1', 'new'), 0, 'the next /64 is not')
-  for (let i = 1; i <= 3; i++) fail(th, '::ffff:192.0.2.1', 'w')
-  t.ok(waitFor(th, '192.0.2.1', 'w') > 0, '::ffff:192.0.2.1 is 192.0.2.1')
+  for (let i = 1; i <= 5; i++) await fail(th, `2001:db8:1:2::${i.toString(16)}`, `u${i}`)
+  t.ok(await waitFor(th, '2001:db8:1:2:ffff::9', 'new') > 0, 'another address in the /64 is the same client')
+  t.equal(await waitFor(th, '2001:db8:1:3::1', 'new'), 0, 'the next /64 is not')
+  for (let i = 1; i <= 3; i++) await fail(th, '::ffff:192.0.2.1', 'w')
+  t.ok(await waitFor(th, '192.0.2.1', 'w') > 0, '::ffff:192.0.2.1 is 192.0.2.1')
 })
 
 t.test('unit: bearer tokens count per client and token, never against an account', async (t) => {
   const th = new FailureThrottle(OPTIONS)
-  for (let i = 0; i < 3; i++) { const a = th.tokenAttempt('a', 'bad-token'); a.begin(); a.end('failure') }
-  t.ok(th.tokenAttempt('a', 'bad-token').refusedFor() > 0, 'the same bad token again: 429')
-  t.equal(th.tokenAttempt('a', 'good-token').refusedFor(), 0, 'another token from that address (a colleague behind the NAT) is not refused')
+  for (let i = 0; i < 3; i++) { const a = th.tokenAttempt('a', 'bad-token'); await a.start(); a.end('failure') }
+  t.ok((await peek(th.tokenAttempt('a', 'bad-token'))).refusedFor > 0, 'the same bad token again: 429')
+  t.equal((await peek(th.tokenAttempt('a', 'good-token'))).refusedFor, 0, 'another token from that address (a colleague behind the NAT) is not refused')
   th.malformed('a'); th.malformed('a')
-  t.ok(th.tokenAttempt('a', 'good-token').refusedFor() > 0, 'until the client as a whole passes its limit')
+  t.ok((await peek(th.tokenAttempt('a', 'good-token'))).refusedFor > 0, 'until the client as a whole passes its limit')
 })
 
 t.test('unit: memory stays bounded under a flood of distinct addresses and names', async (t) => {
   const th = new FailureThrottle({ ...OPTIONS, maxClients: 1_000 })
-  for (let i = 0; i < 5_000; i++) succeed(th, `10.1.${(i >> 8) & 255}.${i & 255}`, `user${i}`)
-  for (let i = 0; i < 200_000; i++) fail(th, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `user${i}`)
+  for (let i = 0; i < 5_000; i++) await succeed(th, `10.1.${(i >> 8) & 255}.${i & 255}`, `user${i}`)
+  for (let i = 0; i < 200_000; i++) await fail(th, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, `user${i}`)
   t.equal(th.trackedKeys, 4_000, 'four tables (three counters, known clients), each at its bound')
 })
 
 t.test('unit: limit 0 disables the throttle', async (t) => {
   const th = new FailureThrottle({ ...OPTIONS, limit: 0 })
-  for (let i = 0; i < 100; i++) fail(th, `c${i}`, 'u')
-  t.equal(waitFor(th, 'c1', 'u'), 0)
-  t.equal(delayFor(th, 'c1', 'u'), 0)
+  for (let i = 0; i < 100; i++) await fail(th, `c${i}`, 'u')
+  t.equal(await waitFor(th, 'c1', 'u'), 0)
+  t.equal(await delayFor(th, 'c1', 'u'), 0)
 })
 
 t.test('through the proxy: 429 with Retry-After, others unaffected, recovery after the window', async (t) => {

@@ -24,6 +24,7 @@
 // docs/security.md.
 import { createHash } from 'node:crypto'
 import { Lru } from '../util/lru.ts'
+import { Attempt, type SharedThrottle } from './attempt.ts'
 import { clientGroup } from '../util/net.ts'
 
 export interface ThrottleOptions {
@@ -92,8 +93,9 @@ class Counter {
 /** How an attempt ended: right, wrong, or not decided (a backend down; `refused`: another backend said no). */
 export type Outcome = 'success' | 'failure' | 'undecided' | 'undecided-refused'
 
+
 /** The keys of one attempt: the client group, the client + subject pair, the account (none for a token). */
-interface Keys { readonly client: string, readonly pair: string, readonly account: string | undefined }
+export interface Keys { readonly client: string, readonly pair: string, readonly account: string | undefined }
 
 export class FailureThrottle {
   readonly #pairs: Counter
@@ -105,6 +107,7 @@ export class FailureThrottle {
   readonly #turns = new Set<string>()
   readonly #options: ThrottleOptions
   readonly #now: () => number
+  #shared: SharedThrottle | undefined
 
   constructor (options: ThrottleOptions) {
     this.#now = options.now ?? Date.now
@@ -120,17 +123,25 @@ export class FailureThrottle {
   /** Keys tracked, all tables together (for tests and the bound). */
   get trackedKeys (): number { return this.#pairs.size + this.#clients.size + this.#accounts.size + this.#known.size }
 
+  /** Counts password attempts across replicas too, from now on (REDIS_URL); bearer tokens stay per replica. */
+  share (shared: SharedThrottle): void { this.#shared = shared }
+
+  get options (): ThrottleOptions { return this.#options }
+
   /** An attempt at a password for `user` from `clientAddress`. */
   attempt (clientAddress: string, user: string): Attempt {
     const account = accountKey(user)
     const client = clientGroup(clientAddress)
-    return new Attempt(this, { client, pair: `${client} ${account}`, account })
+    return new Attempt(this, { client, pair: `${client} ${account}`, account }, this.#shared)
   }
 
-  /** An attempt with a bearer token: counted per client and per token, never against an account. */
+  /**
+   * An attempt with a bearer token: counted per client and per token, never against an account, and per replica
+   * only — a token cannot be guessed, and a Redis round trip on every API call is not worth it.
+   */
   tokenAttempt (clientAddress: string, token: string): Attempt {
     const client = clientGroup(clientAddress)
-    return new Attempt(this, { client, pair: `${client} t:${digest(token)}`, account: undefined })
+    return new Attempt(this, { client, pair: `${client} t:${digest(token)}`, account: undefined }, undefined)
   }
 
   /** An Authorization header no method could read: counted against the client only (there is no name to count). */
@@ -149,18 +160,25 @@ export class FailureThrottle {
     return Math.ceil(leftMs / 1000)
   }
 
-  /** @internal How long the attempt's check must wait: 0 below the account limit, or for a known client. */
-  delayMs (k: Keys): number {
-    if (!this.enabled || k.account === undefined) return 0
-    const beyond = this.#accounts.read(k.account).count - this.#options.accountLimit
-    if (beyond < 0) return 0
-    if ((this.#known.peek(k.pair) ?? 0) > this.#now()) return 0
-    return Math.min(ACCOUNT_FIRST_DELAY_MS * 2 ** beyond, ACCOUNT_MAX_DELAY_MS)
+  /** @internal The account's failures in its (sliding) window. */
+  accountFailures (k: Keys): number { return k.account === undefined ? 0 : this.#accounts.read(k.account).count }
+
+  /** @internal This client's failures for this subject in the window. */
+  pairFailures (k: Keys): number { return this.#pairs.read(k.pair).count }
+
+  /** @internal Whether this client logged into this account before (exempt from its slowdown). */
+  isKnown (k: Keys): boolean { return (this.#known.peek(k.pair) ?? 0) > this.#now() }
+
+  /** @internal How long a check must wait for an account with `failures`: 0 below the limit, or for a known client. */
+  delayFor (k: Keys, failures: number, known: boolean): number {
+    if (!this.enabled || k.account === undefined || known) return 0
+    const beyond = failures - this.#options.accountLimit
+    return beyond < 0 ? 0 : Math.min(ACCOUNT_FIRST_DELAY_MS * 2 ** beyond, ACCOUNT_MAX_DELAY_MS)
   }
 
-  /** @internal The lane a slowed attempt queues in: clients that failed for this account, or those that did not. */
-  lane (k: Keys): string {
-    return `${k.account ?? ''} ${this.#pairs.read(k.pair).count > 0 ? 'failed' : 'new'}`
+  /** @internal The lane a slowed attempt queues in: clients that failed for this account before, or those that did not. */
+  lane (k: Keys, failedBefore: boolean): string {
+    return `${k.account ?? ''} ${failedBefore ? 'failed' : 'new'}`
   }
 
   /** @internal Counts the attempt as a failure of its client until it is known to be none. */
@@ -201,53 +219,6 @@ export class FailureThrottle {
 
   /** @internal */
   endTurn (lane: string): void { this.#turns.delete(lane) }
-}
-
-/**
- * One attempt, from arrival to verdict:
- *   refusedFor() → 429 now if > 0;   begin() → counts it, returns the ms to wait (0: check now);
- *   a slowed attempt then needs its lane's turn (takeTurn(), else 429);   end(outcome) when the verdict is in.
- */
-export class Attempt {
-  readonly #throttle: FailureThrottle
-  readonly #keys: Keys
-  #lane: string | undefined
-  #accountCounted = false
-  #ended = false
-
-  constructor (throttle: FailureThrottle, keys: Keys) {
-    this.#throttle = throttle
-    this.#keys = keys
-  }
-
-  refusedFor (): number { return this.#throttle.refusalSeconds(this.#keys) }
-
-  begin (): number {
-    const delay = this.#throttle.delayMs(this.#keys)
-    const lane = this.#throttle.lane(this.#keys) // read before this attempt counts: a first try is "new"
-    this.#throttle.count(this.#keys)
-    if (delay > 0) this.#lane = lane
-    else this.#accountCounted = this.#throttle.countAccount(this.#keys)
-    return delay
-  }
-
-  /** The one check at a time of a slowed account's lane; false when another holds it (the attempt stays counted). */
-  takeTurn (): boolean {
-    if (this.#lane === undefined) return true
-    if (this.#throttle.takeTurn(this.#lane)) {
-      this.#accountCounted = this.#throttle.countAccount(this.#keys)
-      return true
-    }
-    this.#lane = undefined
-    return false
-  }
-
-  end (outcome: Outcome): void {
-    if (this.#ended) return
-    this.#ended = true
-    if (this.#lane !== undefined) this.#throttle.endTurn(this.#lane)
-    this.#throttle.settle(this.#keys, outcome, this.#accountCounted)
-  }
 }
 
 /** A user name as directories compare it (NFKC, case, spaces), hashed: equal names for LDAP are one account here. */

@@ -6,7 +6,7 @@
 
 /** Where a setting belongs; the README groups the table by it. */
 export const AREAS = Object.freeze(['Listeners', 'The app', 'Clients', 'htpasswd and a static user', 'LDAP', 'OpenID Connect',
-  'Sessions', 'Authentication', 'Authorization', 'Forward auth', 'Identity headers', 'Throttle and cache', 'Behind a router', 'Shutdown', 'TLS', 'Logging'] as const)
+  'Sessions', 'Authentication', 'Authorization', 'Forward auth', 'Identity headers', 'Throttle and cache', 'Shared state', 'Behind a router', 'Shutdown', 'TLS', 'Logging'] as const)
 export type Area = typeof AREAS[number]
 
 export type Kind =
@@ -134,6 +134,12 @@ export const SETTINGS = {
   AUTH_FAILURE_ACCOUNT_LIMIT: { area: 'Throttle and cache', kind: count(1, 1_000_000), default: '20', doc: 'Failed logins for one user name (as directories compare names: case and spaces folded), from all clients together, before that account is slowed: each further check waits 1 s, doubling up to 30 s, one at a time for clients that failed for it and one for those that did not; the count fades a window after the last failure. A client that logged into the account before is not slowed: its owner is never locked out.' },
   AUTH_FAILURE_WINDOW: { area: 'Throttle and cache', kind: duration, default: '1m', doc: 'The window; a blocked client gets `Retry-After` with the seconds left in it.' },
   AUTH_FAILURE_MAX_CLIENTS: { area: 'Throttle and cache', kind: count(1, 10_000_000), default: '10000', doc: 'Keys tracked at most in each of the three counters (least recently seen forgotten first), so memory stays bounded under a flood of addresses or names.' },
+
+  REDIS_URL: { area: 'Shared state', kind: str, doc: 'Redis or Valkey shared by every replica (`redis://host:6379/0`, `rediss://` for TLS): the failure throttle counts across replicas and restarts, and logouts (also back-channel and "everywhere") end a session on every replica. Unset: each replica keeps its own (see [docs/shared-state.md](docs/shared-state.md)).' },
+  REDIS_PASSWORD: { area: 'Shared state', kind: secretOrFile, doc: 'Its password (`AUTH`), or (`_FILE`, which wins) a file holding it; never in the URL.' },
+  REDIS_CA_FILE: { area: 'Shared state', kind: str, defaultDoc: 'the system\'s CAs', doc: 'PEM CA bundle for `rediss://`.' },
+  REDIS_KEY_PREFIX: { area: 'Shared state', kind: str, default: 'auth-proxy:', doc: 'Prefix of every key and channel, so several deployments can share one Redis.' },
+  REDIS_TIMEOUT: { area: 'Shared state', kind: duration, default: '300ms', doc: 'Time allowed for each Redis command; slower or down, each replica decides alone (and says so in `/readyz` and metrics) until Redis answers again.' },
 
   TRUST_PROXY: { area: 'Behind a router', kind: list, doc: 'Comma-separated addresses/CIDRs (or `loopback`, `linklocal`, `uniquelocal`) of proxies in front, e.g. the OpenShift router. From them `X-Forwarded-For/Proto/Host` are believed (the client is the address they report) and extended; from anyone else they are replaced.' },
 

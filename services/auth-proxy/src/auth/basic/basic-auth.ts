@@ -6,7 +6,8 @@ import fastifyBasicAuth from '@fastify/basic-auth'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AccessDenied, backendUnavailable, PartlyRefused, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
 import { ABSENT, type RequestAuthenticator, type Verdict } from '../authenticator.ts'
-import type { Attempt, FailureThrottle, Outcome } from '../throttle.ts'
+import type { Attempt } from '../attempt.ts'
+import type { FailureThrottle, Outcome } from '../throttle.ts'
 import type { Identity } from '../identity.ts'
 import type { CachedBackend } from '../verify-cache.ts'
 
@@ -73,13 +74,16 @@ export async function basicAuthenticator (app: FastifyInstance, { verifier, thro
       if (underway !== undefined) { verify(undefined, underway, request, done); return }
       // Refused before any hashing: a blocked guess costs nothing.
       const attempt = throttle.attempt(request.clientAddress, user)
-      const wait = attempt.refusedFor()
-      if (wait > 0) { done(tooMany(request, wait)); return }
-      const delay = attempt.begin()
-      if (delay === 0) { verify(attempt, verifier.verify(user, password), request, done); return }
-      // An account under attack: one check at a time in this client's lane, after the delay.
-      if (!attempt.takeTurn()) { attempt.end('failure'); done(tooMany(request, Math.ceil(delay / 1000))); return }
-      setTimeout(() => { verify(attempt, verifier.verify(user, password), request, done) }, delay)
+      const failed = (err: unknown): void => { attempt.end('undecided'); done(err as Error) }
+      attempt.start().then(({ refusedFor, delayMs }) => {
+        if (refusedFor > 0) { done(tooMany(request, refusedFor)); return }
+        if (delayMs === 0) { verify(attempt, verifier.verify(user, password), request, done); return }
+        // An account under attack: one check at a time in this client's lane, after the delay.
+        attempt.takeTurn().then((taken) => {
+          if (!taken) { attempt.end('failure'); done(tooMany(request, Math.ceil(delayMs / 1000))); return }
+          setTimeout(() => { verify(attempt, verifier.verify(user, password), request, done) }, delayMs)
+        }, failed)
+      }, failed)
     }
   })
 

@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { AccessDenied, BackendUnavailable, backendUnavailable, forbidden, retryAfter, TooManyFailuresError, UnauthorizedError } from '../../errors.ts'
 import { ABSENT, type RequestAuthenticator, type Verdict } from '../authenticator.ts'
+import type { Attempt } from '../attempt.ts'
 import type { FailureThrottle } from '../throttle.ts'
 import { OIDC_BACKEND_NAME } from './config.ts'
 import type { OidcLogin } from './login.ts'
@@ -29,6 +30,26 @@ export function sessionAuthenticator (login: OidcLogin): RequestAuthenticator {
 
 export function bearerAuthenticator (login: OidcLogin, throttle: FailureThrottle, realm: string): RequestAuthenticator {
   const client = login.client
+
+  function verify (attempt: Attempt, token: string, request: FastifyRequest, done: Done): void {
+    client.verifyBearer(token).then((identity) => {
+      attempt.end('success')
+      done(null, {
+        user: identity.user,
+        backend: OIDC_BACKEND_NAME,
+        groups: identity.groups,
+        ...(identity.email !== undefined && { email: identity.email }),
+        ...(client.config.passAccessToken && { accessToken: token })
+      })
+    }, (err: unknown) => {
+      if (err instanceof BackendUnavailable) { attempt.end('undecided'); request.authFailure = 'unavailable'; done(backendUnavailable(err)); return }
+      attempt.end('failure')
+      if (err instanceof AccessDenied) { request.authFailure = 'denied'; done(forbidden(err.user, err)); return }
+      request.authFailure = 'invalid'
+      done(invalidToken(err))
+    })
+  }
+
   return {
     name: 'bearer',
     challenge: `Bearer realm="${realm}"`,
@@ -38,29 +59,14 @@ export function bearerAuthenticator (login: OidcLogin, throttle: FailureThrottle
       // Refused before the token is even checked when this client has failed too often (with this token, or any).
       const token = authorization.trim().slice('bearer'.length).trim()
       const attempt = throttle.tokenAttempt(request.clientAddress, token)
-      const wait = attempt.refusedFor()
-      if (wait > 0) {
-        request.authFailure = 'throttled'
-        done(retryAfter(new TooManyFailuresError(), wait))
-        return
-      }
-      attempt.begin()
-      client.verifyBearer(token).then((identity) => {
-        attempt.end('success')
-        done(null, {
-          user: identity.user,
-          backend: OIDC_BACKEND_NAME,
-          groups: identity.groups,
-          ...(identity.email !== undefined && { email: identity.email }),
-          ...(client.config.passAccessToken && { accessToken: token })
-        })
-      }, (err: unknown) => {
-        if (err instanceof BackendUnavailable) { attempt.end('undecided'); request.authFailure = 'unavailable'; done(backendUnavailable(err)); return }
-        attempt.end('failure')
-        if (err instanceof AccessDenied) { request.authFailure = 'denied'; done(forbidden(err.user, err)); return }
-        request.authFailure = 'invalid'
-        done(invalidToken(err))
-      })
+      attempt.start().then(({ refusedFor }) => {
+        if (refusedFor > 0) {
+          request.authFailure = 'throttled'
+          done(retryAfter(new TooManyFailuresError(), refusedFor))
+          return
+        }
+        verify(attempt, token, request, done)
+      }, (err: unknown) => { done(err as Error) })
     }
   }
 }

@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import type { DestinationStream } from 'pino'
 import type { Gate } from './auth/gate.ts'
 import type { AuthMethods } from './auth/methods.ts'
-import authPlugin from './auth/plugin.ts'
+import authPlugin, { type Shared } from './auth/plugin.ts'
 import { FailureThrottle } from './auth/throttle.ts'
 import type { RulesFile } from './authz/rules-file.ts'
 import type { Config } from './config.ts'
@@ -39,6 +39,8 @@ declare module 'fastify' {
     gate: Gate
     /** AUTHZ_RULES_FILE, when configured: its status for /readyz. */
     rules: RulesFile | undefined
+    /** REDIS_URL's connection and what uses it; undefined without it. */
+    sharedStore: Shared | undefined
     /** Sends a browser to the OpenID Connect login and back to `returnTo`; undefined without OpenID Connect. */
     startLoginTo: ((request: FastifyRequest, reply: FastifyReply, returnTo: string) => Promise<unknown>) | undefined
   }
@@ -94,11 +96,19 @@ export function buildApp (config: Config, options: BuildOptions = {}): FastifyIn
     credentialReloads: () => credentials?.reloadCounts() ?? { success: 0, failure: 0 },
     verifyCache: () => ({ hits: credentials?.hits ?? 0, misses: credentials?.misses ?? 0 }),
     backendsReady: () => credentials?.readiness() ?? {},
-    websockets: () => tunnels.size
+    websockets: () => tunnels.size,
+    shared: () => {
+      const shared = app.sharedStore
+      return shared === undefined ? undefined : { up: shared.store.up, fallbacks: shared.throttle.fallbacks, errors: shared.store.errors }
+    }
   })
   const requestLog = new RequestLogController(metrics)
   const app = createServer(config, options, requestLog, metrics)
   installErrorHandling(app, config.mode === 'sidecar')
+  // Bodies are never parsed: every content type is left unread, for the forwarder to stream or for the proxy's
+  // own few endpoints (a logout form, a logout token) to read with their own small limits.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   app.decorate('metrics', metrics)
   app.decorate('upstreamState', state)
   app.decorate('tunnels', tunnels)

@@ -157,6 +157,11 @@ export class InvalidBearer extends Error {
   override readonly name = 'InvalidBearer'
 }
 
+/** A back-channel logout token that is not a valid one from the provider (signature, audience, event, nonce, replay). */
+export class InvalidLogoutToken extends Error {
+  override readonly name = 'InvalidLogoutToken'
+}
+
 /** Codes along an error's cause chain, outermost first (e.g. our code, undici's, then ECONNREFUSED). */
 export function causeCodes (err: unknown): string[] {
   const codes: string[] = []

@@ -18,6 +18,8 @@ export interface ReadinessSources {
   readonly upstreamUrl?: string
   /** AUTHZ_RULES_FILE's status (a refused new version's reason): shown, never blocking readiness — the old rules hold. */
   rulesStatus? (): object | undefined
+  /** REDIS_URL's status: shown, never blocking readiness — each replica decides alone while it is down. */
+  sharedStatus? (): object | undefined
   /** False once shutdown began, so endpoints stop routing to this Pod first. */
   accepting (): boolean
   /** Called when the probe finds the app answering (it has started). */
@@ -54,7 +56,10 @@ export function buildManagementApp (sources: ReadinessSources, logLevel: string)
     const ready = checks.credentials && checks.upstream !== false && checks.accepting
     const credentials = sources.credentialsStatus?.()
     const rules = sources.rulesStatus?.()
-    return await reply.code(ready ? 200 : 503).send({ ready, checks, ...(credentials !== undefined && { credentials }), ...(rules !== undefined && { rules }) })
+    const shared = sources.sharedStatus?.()
+    return await reply.code(ready ? 200 : 503).send({
+      ready, checks, ...(credentials !== undefined && { credentials }), ...(rules !== undefined && { rules }), ...(shared !== undefined && { shared })
+    })
   })
 
   const registry = sources.metrics

@@ -14,6 +14,8 @@ export interface MetricSources {
   verifyCache (): { readonly hits: number, readonly misses: number }
   /** Credential backends that can answer now (an LDAP directory may be down), by name. */
   backendsReady (): Record<string, boolean>
+  /** REDIS_URL: whether it answers, and how often a replica had to decide alone; undefined without it. */
+  shared? (): { readonly up: boolean, readonly fallbacks: number, readonly errors: number } | undefined
   websockets (): number
 }
 
@@ -71,6 +73,15 @@ export class ProxyMetrics {
         for (const [backend, ready] of Object.entries(sources.backendsReady())) up.set({ backend }, ready ? 1 : 0)
       }
     })
+    const sharedUp = new Gauge({
+      name: 'auth_proxy_shared_store_up',
+      help: 'Whether the Redis shared by the replicas answers (1), or each replica decides alone (0). Absent without REDIS_URL.',
+      registers,
+      collect: () => { sharedUp.reset(); const s = sources.shared?.(); if (s !== undefined) sharedUp.set(s.up ? 1 : 0) }
+    })
+    sampledCounter(this.registry, 'auth_proxy_shared_store_fallbacks_total',
+      'Throttle decisions a replica took alone because Redis did not answer in time.',
+      () => { const s = sources.shared?.(); return s === undefined ? {} : { fallback: s.fallbacks } })
     const ws = new Gauge({ name: 'auth_proxy_websockets_open', help: 'WebSocket tunnels open now.', registers, collect: () => { ws.set(sources.websockets()) } })
     this.#tunnels = new Counter({ name: 'auth_proxy_websockets_total', help: 'WebSocket tunnels that ended, by who ended them (client, app, idle, shutdown, error).', labelNames: ['closed_by'], registers })
     this.#clientErrors = new Counter({ name: 'auth_proxy_client_errors_total', help: 'Requests Node.js could not parse or that took too long to arrive, by the status answered.', labelNames: ['status'], registers })

@@ -37,6 +37,7 @@ const management = buildManagementApp({
   credentialsStatus: () => app.credentials.status(),
   ...(config.mode === 'sidecar' && { upstreamUrl: config.upstream.url }),
   rulesStatus: () => app.rules?.status(),
+  sharedStatus: () => app.sharedStore?.store.status(),
   accepting: () => accepting,
   upstreamAnswered: () => { app.upstreamState.seen = true },
   metrics: app.metrics.registry

@@ -8,6 +8,7 @@ import type { Lifecycle } from './authenticator.ts'
 import { HtpasswdBackend } from './basic/htpasswd.ts'
 import { StaticCredentials } from './basic/static-credentials.ts'
 import type { OidcLogin } from './oidc/login.ts'
+import type { RevocationFeed } from './oidc/revocations.ts'
 import { CachedBackend } from './verify-cache.ts'
 import { VerifierChain, type PasswordVerifier, type ReloadCounts } from './verifier.ts'
 
@@ -26,13 +27,15 @@ async function loadVerifier (name: Exclude<BackendName, 'oidc'>, auth: AuthConfi
   }
 }
 
-async function loadLogin (auth: AuthConfig, log: OperatorLog): Promise<OidcLogin | undefined> {
+async function loadLogin (auth: AuthConfig, log: OperatorLog, shared: SharedParts): Promise<OidcLogin | undefined> {
   if (auth.oidc === undefined || auth.session === undefined) return undefined
-  const [{ OidcClient }, { OidcLogin }, { loadSessionStore }] = await Promise.all([
-    import('./oidc/client.ts'), import('./oidc/login.ts'), import('./oidc/session.ts')])
+  const [{ OidcClient }, { OidcLogin }, { loadSessionStore }, { Revocations }] = await Promise.all([
+    import('./oidc/client.ts'), import('./oidc/login.ts'), import('./oidc/session.ts'), import('./oidc/revocations.ts')])
   const client = await OidcClient.create(auth.oidc, log)
   try {
-    return new OidcLogin(client, await loadSessionStore(auth.session), auth.pathPrefix, auth.session.cookieSecure, auth.returnDomains)
+    const revocations = new Revocations(shared.revocationFeed)
+    await revocations.start()
+    return new OidcLogin(client, await loadSessionStore(auth.session), auth.pathPrefix, { cookieSecure: auth.session.cookieSecure, returnDomains: auth.returnDomains, revocations })
   } catch (err) {
     client.close()
     throw err
@@ -57,7 +60,7 @@ export class AuthMethods implements Lifecycle {
     this.oidcFirst = auth.backends.indexOf('oidc') < Math.max(0, auth.backends.findIndex((b) => b !== 'oidc'))
     const oidc: Lifecycle | undefined = login === undefined
       ? undefined
-      : { name: 'oidc', ready: () => login.client.ready(), status: () => login.client.status(), close: async () => { login.client.close(); await Promise.resolve() } }
+      : { name: 'oidc', ready: () => login.client.ready(), status: () => ({ ...login.client.status(), revocations: login.revocations.status() }), close: async () => { login.client.close(); login.revocations.stop(); await Promise.resolve() } }
     this.#members = [...verifiers, ...(oidc === undefined ? [] : [oidc])]
   }
 
@@ -84,7 +87,10 @@ export class AuthMethods implements Lifecycle {
   }
 }
 
-export async function loadMethods (auth: AuthConfig, log: OperatorLog): Promise<AuthMethods> {
+/** What the methods share with other replicas (REDIS_URL): none without it. */
+export interface SharedParts { readonly revocationFeed?: RevocationFeed }
+
+export async function loadMethods (auth: AuthConfig, log: OperatorLog, shared: SharedParts = {}): Promise<AuthMethods> {
   const verifiers: PasswordVerifier[] = []
   try {
     for (const name of auth.backends) {
@@ -92,7 +98,7 @@ export async function loadMethods (auth: AuthConfig, log: OperatorLog): Promise<
       const verifier = await loadVerifier(name, auth, log)
       if (verifier !== undefined) verifiers.push(verifier)
     }
-    return new AuthMethods(verifiers, await loadLogin(auth, log), auth)
+    return new AuthMethods(verifiers, await loadLogin(auth, log, shared), auth)
   } catch (err) {
     await Promise.all(verifiers.map(async (v) => await v.close?.())) // no timers left behind a failed start
     throw err

@@ -7,6 +7,11 @@ import fp from 'fastify-plugin'
 import { Policy } from '../authz/policy.ts'
 import { NO_RULES, RulesFile } from '../authz/rules-file.ts'
 import type { Config } from '../config.ts'
+import type { SharedConfig } from '../config/shared.ts'
+import type { OperatorLog } from '../log.ts'
+import type { RedisStore } from '../store/redis.ts'
+import type { RedisRevocationFeed } from '../store/redis-revocations.ts'
+import type { RedisThrottle } from '../store/redis-throttle.ts'
 import { backendUnavailable } from '../errors.ts'
 import authenticate from './authenticate.ts'
 import type { RequestAuthenticator } from './authenticator.ts'
@@ -23,13 +28,30 @@ export interface AuthPluginOptions {
   readonly loaded: (methods: AuthMethods) => void
 }
 
+/** The Redis connection and what uses it. */
+export interface Shared { readonly store: RedisStore, readonly throttle: RedisThrottle, readonly revocations: RedisRevocationFeed }
+
+async function loadShared (config: SharedConfig, log: OperatorLog): Promise<Shared> {
+  const [{ RedisStore }, { RedisThrottle }, { RedisRevocationFeed }] = await Promise.all([
+    import('../store/redis.ts'), import('../store/redis-throttle.ts'), import('../store/redis-revocations.ts')])
+  const store = await RedisStore.create(config, log)
+  return { store, throttle: new RedisThrottle(store), revocations: new RedisRevocationFeed(store) }
+}
+
 const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { config, throttle, loaded }) => {
   const { auth } = config
   // What the gate finds out about each request (gate.ts), in both modes.
   app.decorateRequest('identity', null)
   app.decorateRequest('authFailure', null)
   app.decorateRequest('authz', null)
-  const methods = await loadMethods(auth, app.log)
+  // REDIS_URL: what the replicas share — the throttle's counters and the session revocations (loaded only then).
+  const shared = config.shared === undefined ? undefined : await loadShared(config.shared, app.log)
+  if (shared !== undefined) {
+    throttle.share(shared.throttle)
+    app.addHook('onClose', async () => { await shared.store.close() })
+  }
+  app.decorate('sharedStore', shared)
+  const methods = await loadMethods(auth, app.log, shared === undefined ? {} : { revocationFeed: shared.revocations })
   loaded(methods)
   app.decorate('credentials', methods)
   app.addHook('onClose', async () => { await methods.close() })

@@ -35,10 +35,6 @@ const EXPECT_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
 const proxyPlugin: FastifyPluginAsync<ProxyPluginOptions> = async (app, opts) => {
-  // Bodies are streamed, never parsed: every content type is left unread for the forwarder to stream.
-  app.removeAllContentTypeParsers()
-  app.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
-
   // RFC 9110 §10.1.1: the proxy answers `Expect: 100-continue` itself — but only once the client is
   // authenticated, so nobody uploads a large body just to be told 401. Node would otherwise send 100 at once.
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res))

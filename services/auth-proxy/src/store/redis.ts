@@ -104,9 +104,21 @@ export class RedisStore {
     await this.command(['PUBLISH', this.key(channel), message])
   }
 
-  /** Messages on `channel` (re-subscribed by the client after a reconnect). */
+  /**
+   * Messages on `channel`. Subscribed as soon as the subscriber connection is up — now, or when Redis first answers
+   * if it is down at start; after that the client re-subscribes by itself on every reconnect.
+   */
   async subscribe (channel: string, listener: (message: string) => void): Promise<void> {
-    await this.#subscriber.subscribe(this.key(channel), listener)
+    let subscribed = false
+    const attempt = async (): Promise<void> => {
+      if (subscribed) return
+      try {
+        await this.#subscriber.subscribe(this.key(channel), listener)
+        subscribed = true
+      } catch { /* not connected yet: retried on 'ready' */ }
+    }
+    this.#subscriber.on('ready', () => { void attempt() })
+    await attempt()
   }
 
   /** Every key matching `pattern` (SCAN, never KEYS: it does not block the server). */

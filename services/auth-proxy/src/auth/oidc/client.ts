@@ -7,7 +7,7 @@ import { BackendHealth, type HealthStatus, checkNowAndEvery } from '../../util/h
 import { isLoopbackHost } from '../../util/net.ts'
 import type { OidcConfig } from './config.ts'
 import { readPasswordFile } from '../../util/secret-file.ts'
-import { AccessDenied, BackendUnavailable, InvalidBearer } from '../../errors.ts'
+import { AccessDenied, BackendUnavailable, InvalidBearer, InvalidLogoutToken } from '../../errors.ts'
 import type { OperatorLog } from '../../log.ts'
 
 /** Bearer JWTs must be signed with one of these: never `none`, never a shared-secret HMAC (RFC 8725 §3.1). */
@@ -31,11 +31,22 @@ export interface LoginState {
   readonly redirectUri: string
 }
 
+/** What a valid logout token names: the provider session (`sid`) or subject (`sub`), and its id for replays. */
+export interface LogoutClaims { readonly jti: string, readonly sid?: string, readonly sub?: string, readonly exp: number }
+
+/** The `events` member a logout token must carry (Back-Channel Logout 1.0 §2.4). */
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
+/** A logout token older than this is refused: providers send them at once. */
+const LOGOUT_TOKEN_MAX_AGE_S = 300
+
 /** Who the claims say the user is, once allowed in. */
 export interface OidcIdentity { readonly user: string, readonly email?: string, readonly groups: readonly string[] }
 
 export interface LoginResult {
   readonly identity: OidcIdentity
+  /** The ID token's `sub` and `sid` (the provider's session), when given: what a back-channel logout names. */
+  readonly subject?: string
+  readonly providerSession?: string
   readonly refreshToken?: string
   readonly accessToken: string
   readonly idToken?: string
@@ -196,8 +207,12 @@ export class OidcClient {
       const info = await this.#call('userinfo', async () => await client.fetchUserInfo(configuration, tokens.access_token, sub))
       claims = { ...claims, ...info }
     }
+    const subject = stringClaim(claims, 'sub')
+    const providerSession = stringClaim(tokens.claims() ?? {}, 'sid')
     return {
       identity: this.identity(claims),
+      ...(subject !== undefined && { subject }),
+      ...(providerSession !== undefined && { providerSession }),
       accessToken: tokens.access_token,
       ...(tokens.refresh_token !== undefined && { refreshToken: tokens.refresh_token }),
       ...(tokens.id_token !== undefined && { idToken: tokens.id_token }),
@@ -228,6 +243,41 @@ export class OidcClient {
       throw new InvalidBearer((err as Error).message, { cause: err })
     }
     return this.identity(payload)
+  }
+
+  /**
+   * Validates a back-channel logout token (OpenID Connect Back-Channel Logout 1.0 §2.6): signed by the provider's
+   * keys with an allowed algorithm, our client id as audience, issued recently, the back-channel logout event, a
+   * `jti`, a `sid` or a `sub`, and no `nonce` (which would make it an ID token someone is replaying as one).
+   */
+  async verifyLogoutToken (token: string): Promise<LogoutClaims> {
+    const configuration = this.#discovered()
+    const jwks = this.#jwks
+    if (jwks === undefined) throw new BackendUnavailable('the provider publishes no jwks_uri')
+    let payload: JWTPayload
+    try {
+      ({ payload } = await jwtVerify(token, jwks, {
+        issuer: configuration.serverMetadata().issuer,
+        audience: this.#config.clientId,
+        algorithms: [...BEARER_ALGORITHMS],
+        clockTolerance: CLOCK_TOLERANCE_S,
+        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_S,
+        requiredClaims: ['iat', 'jti', 'events']
+      }))
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (code === 'ERR_JWKS_TIMEOUT' || (code === undefined && err instanceof TypeError)) throw new BackendUnavailable(`jwks: ${(err as Error).message}`, { cause: err })
+      throw new InvalidLogoutToken((err as Error).message, { cause: err })
+    }
+    const events = payload.events as Record<string, unknown> | undefined
+    const event = events?.[BACKCHANNEL_LOGOUT_EVENT]
+    if (event === null || typeof event !== 'object') throw new InvalidLogoutToken('no back-channel logout event')
+    if ('nonce' in payload) throw new InvalidLogoutToken('a logout token carries no nonce')
+    const sid = stringClaim(payload, 'sid')
+    const sub = stringClaim(payload, 'sub')
+    if (sid === undefined && sub === undefined) throw new InvalidLogoutToken('neither sid nor sub')
+    const iat = payload.iat ?? 0
+    return { jti: String(payload.jti), ...(sid !== undefined && { sid }), ...(sub !== undefined && { sub }), exp: payload.exp ?? iat + LOGOUT_TOKEN_MAX_AGE_S }
   }
 
   /** The identity from claims, or AccessDenied when the allow-lists exclude the user. */

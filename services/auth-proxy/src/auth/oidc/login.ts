@@ -1,11 +1,12 @@
 // The browser side of OpenID Connect: sending a browser to the provider, completing the callback into a
 // session cookie, reading (and renewing) that session on every request, and ending it.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { LoginResult, LoginState, OidcClient } from './client.ts'
+import type { LoginResult, LoginState, LogoutClaims, OidcClient } from './client.ts'
+import { Revocations } from './revocations.ts'
 import { OIDC_BACKEND_NAME } from './config.ts'
 import { safeReturnTarget } from './return-path.ts'
 import { appendCookie, parseCookies, serializeCookie, SessionStore, type Session } from './session.ts'
-import { AccessDenied, BackendUnavailable } from '../../errors.ts'
+import { AccessDenied, BackendUnavailable, InvalidLogoutToken } from '../../errors.ts'
 import type { Identity } from '../identity.ts'
 import { loginCookieName } from './cookie-names.ts'
 
@@ -24,13 +25,29 @@ export class OidcLogin {
   readonly #cookieSecure: 'auto' | 'true' | 'false'
   /** AUTH_RETURN_DOMAINS: hosts besides this one a login may return to. */
   readonly returnDomains: readonly string[]
+  /** Sessions logged out or ended by the provider (revocations.ts). */
+  readonly revocations: Revocations
 
-  constructor (client: OidcClient, store: SessionStore, prefix: string, cookieSecure: 'auto' | 'true' | 'false' = 'auto', returnDomains: readonly string[] = []) {
+  constructor (client: OidcClient, store: SessionStore, prefix: string, options: { cookieSecure?: 'auto' | 'true' | 'false', returnDomains?: readonly string[], revocations?: Revocations } = {}) {
     this.client = client
     this.store = store
     this.prefix = prefix
-    this.#cookieSecure = cookieSecure
-    this.returnDomains = returnDomains
+    this.#cookieSecure = options.cookieSecure ?? 'auto'
+    this.returnDomains = options.returnDomains ?? []
+    this.revocations = options.revocations ?? new Revocations()
+  }
+
+  /**
+   * A back-channel logout from the provider: the token checked (client.ts), its `jti` seen for the first time, then
+   * every session of its provider session (`sid`) or, without one, of its subject revoked everywhere.
+   */
+  async backchannelLogout (token: string): Promise<LogoutClaims> {
+    const claims = await this.client.verifyLogoutToken(token)
+    if (!await this.revocations.firstSeen(claims.jti, claims.exp)) throw new InvalidLogoutToken('replayed')
+    const until = nowS() + Math.ceil(this.store.lifetimeMs / 1000)
+    if (claims.sid !== undefined) await this.revocations.revoke({ kind: 'provider-session', id: claims.sid, until })
+    else if (claims.sub !== undefined) await this.revocations.revoke({ kind: 'subject', id: claims.sub, before: nowS(), until })
+    return claims
   }
 
   /** Where a login may return to: a path here, or a URL on a host of AUTH_RETURN_DOMAINS; else `/`. */
@@ -84,7 +101,10 @@ export class OidcLogin {
       refreshAt: nowS() + result.expiresIn,
       ...(result.refreshToken !== undefined && { refreshToken: result.refreshToken }),
       ...(this.client.config.passAccessToken && { accessToken: result.accessToken }),
-      ...(result.idToken !== undefined && { idToken: result.idToken })
+      ...(result.idToken !== undefined && { idToken: result.idToken }),
+      ...((previous?.sub ?? result.subject) !== undefined && { sub: previous?.sub ?? result.subject }),
+      ...((previous?.psid ?? result.providerSession) !== undefined && { psid: previous?.psid ?? result.providerSession }),
+      iat: previous?.iat ?? nowS()
     }
     const size = await this.store.write(request, reply, session, this.secure(request))
     return { session, size }
@@ -96,7 +116,7 @@ export class OidcLogin {
    * Throws BackendUnavailable when a due refresh cannot reach the provider.
    */
   async sessionIdentity (request: FastifyRequest, reply: FastifyReply): Promise<Identity | null> {
-    let session = await this.store.read(request)
+    let session = await this.session(request, reply)
     if (session === null) return null
     if (session.refreshAt <= nowS() && session.refreshToken !== undefined) {
       session = await this.#refresh(request, reply, session)
@@ -136,8 +156,26 @@ export class OidcLogin {
     return renewed
   }
 
-  /** Ends the session here; the provider's end-session URL (RP-initiated logout) when it has one. */
-  logout (request: FastifyRequest, reply: FastifyReply, session: Session | null): string {
+  /** The request's session, unless it was revoked (logged out, everywhere, or by the provider): then none, cookie cleared. */
+  async session (request: FastifyRequest, reply: FastifyReply): Promise<Session | null> {
+    const session = await this.store.read(request)
+    if (session === null || !this.revocations.isRevoked(session)) return session
+    this.store.clear(request, reply, this.secure(request))
+    return null
+  }
+
+  /**
+   * Ends the session here and — revoked, on every replica with REDIS_URL — for any copy of its cookie; with
+   * `everywhere`, every session of the user issued until now. Then the provider's end-session URL (RP-initiated
+   * logout) when it has one.
+   */
+  async logout (request: FastifyRequest, reply: FastifyReply, session: Session | null, everywhere = false): Promise<string> {
+    if (session !== null) {
+      await this.revocations.revoke({ kind: 'session', id: session.sid, until: session.exp })
+      if (everywhere && session.sub !== undefined) {
+        await this.revocations.revoke({ kind: 'subject', id: session.sub, before: nowS(), until: nowS() + Math.ceil(this.store.lifetimeMs / 1000) })
+      }
+    }
     this.store.clear(request, reply, this.secure(request))
     const root = `${request.protocol}://${request.host}/`
     const target = this.client.ready() ? this.client.endSessionUrl(session?.idToken, this.client.config.postLogoutRedirectUrl ?? root) : undefined

@@ -1,8 +1,9 @@
-// The proxy's own endpoints under AUTH_PATH_PREFIX (default /_auth): login, callback, logout, userinfo.
+// The proxy's own endpoints under AUTH_PATH_PREFIX (default /_auth): login, callback, logout, userinfo, and the
+// provider's back-channel logout.
 // The prefix is reserved: nothing under it ever reaches the app.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { AccessDenied, BackendUnavailable, backendUnavailable, CsrfError, forbidden, LoginFailedError, NotFoundError, UnauthorizedError } from '../../errors.ts'
+import { AccessDenied, BackendUnavailable, backendUnavailable, CsrfError, forbidden, InvalidLogoutToken, LoginFailedError, NotFoundError, UnauthorizedError } from '../../errors.ts'
 import { isProviderAnswer } from './client.ts'
 import type { OidcLogin } from './login.ts'
 import { DEFAULT_RETURN_PATH } from './return-path.ts'
@@ -14,12 +15,12 @@ export interface OidcRoutesOptions {
 /** A logout form body is a few dozen bytes; anything longer is not one. */
 const MAX_FORM_BYTES = 4_096
 
-async function readForm (request: FastifyRequest): Promise<URLSearchParams> {
+async function readForm (request: FastifyRequest, max = MAX_FORM_BYTES): Promise<URLSearchParams> {
   if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return new URLSearchParams()
   let body = ''
   for await (const chunk of request.raw as AsyncIterable<Buffer>) {
     body += chunk.toString('latin1')
-    if (body.length > MAX_FORM_BYTES) throw new CsrfError()
+    if (body.length > max) throw new CsrfError()
   }
   return new URLSearchParams(body)
 }
@@ -69,19 +70,52 @@ async function callback (login: OidcLogin, request: FastifyRequest, reply: Fasti
   }
 }
 
-/** Ends the session (here and at the provider) — only with the session's CSRF token, and not from another origin. */
+/**
+ * Ends the session — here, at the provider, and for every copy of its cookie (revoked) — only with the session's
+ * CSRF token, and not from another origin. `everywhere=1` (form field or query) ends all the user's sessions.
+ */
 async function logout (login: OidcLogin, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const session = await login.store.read(request)
+  const session = await login.session(request, reply)
+  let everywhere = (request.query as Record<string, unknown>).everywhere === '1'
   if (session !== null) {
     // SameSite=Lax already keeps the cookie off cross-site POSTs; the origin check and token hold without it.
     const origin = request.headers.origin
     if ((origin !== undefined && origin !== `${request.protocol}://${request.host}`) || request.headers['sec-fetch-site'] === 'cross-site') throw new CsrfError()
     const header = request.headers['x-csrf-token']
-    const token = typeof header === 'string' ? header : (await readForm(request)).get('csrf')
+    const form = typeof header === 'string' ? undefined : await readForm(request)
+    const token = typeof header === 'string' ? header : form?.get('csrf')
     if (!login.store.checkCsrf(session.sid, token)) throw new CsrfError()
-    request.log.info({ user: session.user }, 'logout')
+    everywhere ||= form?.get('everywhere') === '1'
+    request.log.info({ user: session.user, everywhere }, 'logout')
   }
-  return await reply.redirect(login.logout(request, reply, session), 303)
+  return await reply.redirect(await login.logout(request, reply, session, everywhere), 303)
+}
+
+/** A logout token is a JWT of a few hundred bytes; a form that long is not one. */
+const MAX_LOGOUT_TOKEN_BYTES = 16_384
+
+/**
+ * OpenID Connect Back-Channel Logout 1.0 §2.8: the provider POSTs `logout_token`; 200 when it was valid and its
+ * sessions are revoked, 400 otherwise (503 when the provider's keys cannot be fetched). Never cached.
+ */
+async function backchannelLogout (login: OidcLogin, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  void reply.header('cache-control', 'no-store')
+  let token: string | null
+  try {
+    token = (await readForm(request, MAX_LOGOUT_TOKEN_BYTES)).get('logout_token')
+  } catch {
+    token = null
+  }
+  try {
+    if (token === null) throw new InvalidLogoutToken('no logout_token')
+    const claims = await login.backchannelLogout(token)
+    request.log.info({ ...(claims.sid !== undefined && { providerSession: 'present' }), ...(claims.sub !== undefined && { subject: 'present' }) }, 'back-channel logout')
+    return await reply.code(200).send()
+  } catch (err) {
+    if (err instanceof BackendUnavailable) throw backendUnavailable(err)
+    request.log.warn({ reason: (err as Error).message.slice(0, 120) }, 'back-channel logout refused')
+    return await reply.code(400).type('application/json').send('{"error":"invalid_request"}')
+  }
 }
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract
@@ -102,17 +136,21 @@ const oidcRoutes: FastifyPluginAsync<OidcRoutesOptions> = async (app, { login })
 
   // A page with a form: logout changes state, so it is a POST carrying the session's CSRF token.
   app.get(`${prefix}/logout`, async (request, reply) => {
-    const session = await login.store.read(request)
+    const session = await login.session(request, reply)
     if (session === null) return await reply.redirect(DEFAULT_RETURN_PATH, 302)
     return html(reply, `<form method="post" action="${prefix}/logout"><input type="hidden" name="csrf" value="${login.store.csrfToken(session.sid)}">` +
-      '<p>Sign out of this site?</p><button type="submit">Sign out</button></form>')
+      '<p>Sign out of this site?</p><p><label><input type="checkbox" name="everywhere" value="1"> Also on every other browser and device</label></p>' +
+      '<button type="submit">Sign out</button></form>')
   })
 
   app.post(`${prefix}/logout`, async (request, reply) => await logout(login, request, reply))
 
+  // For the provider (its backchannel_logout_uri): a signed logout token ends the sessions it names everywhere.
+  app.post(`${prefix}/backchannel-logout`, async (request, reply) => await backchannelLogout(login, request, reply))
+
   // For the app: who is logged in, and the token its own logout form needs.
   app.get(`${prefix}/userinfo`, async (request, reply) => {
-    const session = await login.store.read(request)
+    const session = await login.session(request, reply)
     if (session === null) throw new UnauthorizedError()
     void reply.header('cache-control', 'no-store')
     return {

@@ -25,6 +25,11 @@ export interface Session {
   readonly accessToken?: string
   /** For RP-initiated logout's id_token_hint. */
   readonly idToken?: string
+  /** The provider's subject and session id (ID token `sub`, `sid`), for back-channel logout. */
+  readonly sub?: string
+  readonly psid?: string
+  /** When the login happened (seconds since the epoch; kept through refreshes), for "log out everywhere". */
+  readonly iat?: number
 }
 
 /** Below the ~4096-byte limit browsers put on one cookie (name, value and attributes), with room for attributes. */

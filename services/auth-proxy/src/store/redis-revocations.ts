@@ -1,0 +1,52 @@
+// Session revocations in Redis, shared by every replica (auth/oidc/revocations.ts decides; this only carries them):
+// each one a key that expires when the sessions it covers would have (`r:<kind>:<id>`, PXAT), announced on a
+// channel the moment it is made, and read back in full (SCAN) when a replica (re)connects. Logout tokens' `jti`s
+// are keys too (`jti:<id>`, SET NX): a token replayed at another replica is refused there as well.
+import type { Revocation, RevocationFeed } from '../auth/oidc/revocations.ts'
+import type { RedisStore } from './redis.ts'
+
+const CHANNEL = 'revocations'
+
+function parse (text: string | null): Revocation | undefined {
+  if (text === null) return undefined
+  try {
+    const r = JSON.parse(text) as Revocation
+    const ok = typeof r.id === 'string' && typeof r.until === 'number' && (r.kind === 'session' || r.kind === 'provider-session' || (r.kind === 'subject' && typeof r.before === 'number'))
+    return ok ? r : undefined
+  } catch {
+    return undefined // not ours: ignored
+  }
+}
+
+export class RedisRevocationFeed implements RevocationFeed {
+  readonly #redis: RedisStore
+
+  constructor (redis: RedisStore) { this.#redis = redis }
+
+  get up (): boolean { return this.#redis.up }
+
+  async publish (r: Revocation): Promise<void> {
+    const text = JSON.stringify(r)
+    await this.#redis.command(['SET', this.#redis.key('r', r.kind, r.id), text, 'PXAT', String(r.until * 1000)])
+    await this.#redis.publish(CHANNEL, text)
+  }
+
+  async all (): Promise<Revocation[]> {
+    const keys = await this.#redis.scan('r:*')
+    const out: Revocation[] = []
+    for (let i = 0; i < keys.length; i += 200) {
+      const values = await this.#redis.command(['MGET', ...keys.slice(i, i + 200)]) as Array<string | null>
+      for (const v of values) { const r = parse(v); if (r !== undefined) out.push(r) }
+    }
+    return out
+  }
+
+  async listen (onRevocation: (r: Revocation) => void, onReconnect: () => void): Promise<void> {
+    this.#redis.onReady(onReconnect)
+    await this.#redis.subscribe(CHANNEL, (message) => { const r = parse(message); if (r !== undefined) onRevocation(r) })
+  }
+
+  async firstSeen (jti: string, until: number): Promise<boolean> {
+    return await this.#redis.command(['SET', this.#redis.key('jti', jti), '1', 'NX', 'PXAT', String(until * 1000)]) === 'OK'
+  }
+}

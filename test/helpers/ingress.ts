@@ -56,9 +56,9 @@ async function start (command: string, args: (dir: string) => string[], write: (
  * `clearOthers: false` leaves out the lines that drop a client's own X-Forwarded-Uri & co. — a careless config,
  * against which the proxy must still fail closed.
  */
-export function nginxServer (listen: string, auth: string, app: string, clearOthers = true): string {
+export function nginxServer (listen: string, auth: string, app: string, clearOthers = true, serverName?: string): string {
   return `  server {
-    listen ${listen};
+    listen ${listen};${serverName !== undefined ? `\n    server_name ${serverName};` : ''}
     # The check: the request described in headers nginx sets itself (a client's own copies are overwritten).
     location = /_auth/check {
       internal;
@@ -67,13 +67,16 @@ export function nginxServer (listen: string, auth: string, app: string, clearOth
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header X-Original-Method $request_method;
-      proxy_set_header X-Forwarded-Host $http_host;
+      # $host: the host nginx routed by (request line first, no trailing dot), never a client's Host of choice.
+      proxy_set_header X-Forwarded-Host $host:$server_port;
       proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-For $remote_addr;
 ${clearOthers ? '      proxy_set_header X-Forwarded-Uri "";\n      proxy_set_header X-Forwarded-Method "";\n      proxy_set_header X-Original-URL "";\n' : ''}    }
-    # The login, callback and logout on the app's own host.
-    location /_auth/ {
+    # The login, callback and logout on the app's own host — only those: the check is for nginx alone.
+    location ~ ^/_auth/(login|callback|logout|userinfo|backchannel-logout)$ {
       proxy_pass http://${auth};
-      proxy_set_header Host $http_host;
+      proxy_set_header Host $host:$server_port;
+      proxy_set_header X-Forwarded-Host $host:$server_port;
       proxy_set_header X-Forwarded-Proto $scheme;
       proxy_set_header X-Forwarded-For $remote_addr;
     }
@@ -97,8 +100,12 @@ ${clearOthers ? '      proxy_set_header X-Forwarded-Uri "";\n      proxy_set_hea
   }`
 }
 
-export async function startNginx (auth: string, app: string, options: { port?: number, clearOthers?: boolean } = {}): Promise<Front> {
+/** `serverNames`: one server block per name, the first the default server (for requests naming none or another). */
+export async function startNginx (auth: string, app: string, options: { port?: number, clearOthers?: boolean, serverNames?: readonly string[] } = {}): Promise<Front> {
   const port = options.port ?? await freePort()
+  const servers = options.serverNames === undefined
+    ? nginxServer(`127.0.0.1:${port}`, auth, app, options.clearOthers ?? true)
+    : options.serverNames.map((name, i) => nginxServer(`127.0.0.1:${port}${i === 0 ? ' default_server' : ''}`, auth, app, options.clearOthers ?? true, name)).join('\n')
   return await start('nginx', (dir) => ['-e', `${dir}/error.log`, '-p', dir, '-c', `${dir}/nginx.conf`], (dir) => {
     mkdirSync(join(dir, 'tmp'), { recursive: true })
     const conf = `worker_processes 1;
@@ -110,7 +117,7 @@ http {
   access_log off;
   client_body_temp_path ${dir}/tmp/body; proxy_temp_path ${dir}/tmp/proxy; fastcgi_temp_path ${dir}/tmp/fcgi;
   uwsgi_temp_path ${dir}/tmp/uwsgi; scgi_temp_path ${dir}/tmp/scgi;
-${nginxServer(`127.0.0.1:${port}`, auth, app, options.clearOthers ?? true)}
+${servers}
 }
 `
     writeFileSync(join(dir, 'nginx.conf'), conf)
@@ -121,8 +128,10 @@ ${nginxServer(`127.0.0.1:${port}`, auth, app, options.clearOthers ?? true)}
 /** The Caddyfile site for an app behind forward_auth (docs/forward-auth.md has the same, for a real host). */
 export function caddySite (address: string, auth: string, app: string): string {
   return `${address} {
-  # The login, callback and logout on the app's own host.
-  handle /_auth/* {
+  # The login, callback and logout on the app's own host — only those: /_auth/forward is for Caddy alone (it would
+  # hand a page's scripts the user's headers, an access token among them).
+  @login path /_auth/login /_auth/callback /_auth/logout /_auth/userinfo /_auth/backchannel-logout
+  handle @login {
     reverse_proxy ${auth}
   }
   # route: in this order. A client's own identity headers go first — copy_headers (Caddy 2.6) leaves them in

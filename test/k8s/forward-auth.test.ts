@@ -49,7 +49,9 @@ for (const [target, { controller, endpoint }] of Object.entries(EXAMPLES)) {
     }
     const login = rendered.find((m) => m.kind === 'Ingress' && m.metadata.name === 'my-app-login') as Manifest
     t.equal(login.spec.rules[0].host, app.spec.rules[0].host, 'the login on the app\'s own host')
-    t.same(login.spec.rules[0].http.paths[0], { path: '/_auth', pathType: 'Prefix', backend: { service: { name: 'auth-proxy', port: { number: 8081 } } } })
+    const paths = login.spec.rules[0].http.paths as Manifest[]
+    t.same(paths.map((p): unknown[] => [p.path, p.pathType]), ['login', 'callback', 'logout', 'userinfo', 'backchannel-logout'].map((e) => [`/_auth/${e}`, 'Exact']), 'only the browser\'s endpoints, never the check')
+    t.ok(paths.every((p) => p.backend.service.name === 'auth-proxy' && p.backend.service.port.number === 8081))
     t.same(login.metadata.annotations, undefined, 'no check in front of the login itself')
 
     for (const policy of rendered.filter((m) => m.kind === 'NetworkPolicy')) {

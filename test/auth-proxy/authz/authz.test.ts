@@ -136,3 +136,16 @@ t.test('start-up: a bad rules or groups file stops the start, naming the setting
   await child.exited
   t.match(child.stderr, /HTPASSWD_GROUPS_FILE: is set but neither HTPASSWD_FILE nor AUTH_USERNAME is/)
 })
+
+t.test('regression: method-override fields dodged method rules; a trailing-dot Host dodged host rules', async (t) => {
+  const rules = dir.file('rules-9.yaml', 'rules:\n  - methods: [DELETE]\n    deny: all\n  - host: admin.example.org\n    deny: all\n')
+  const proxy = await start(t, { rules })
+  const override = await send(`${proxy.url}/item/1`, { method: 'POST', headers: { authorization: ALICE, 'x-http-method-override': 'DELETE', 'x-http-method': 'DELETE', 'x-method-override': 'DELETE', 'content-type': 'text/plain' }, body: 'x' })
+  t.equal(override.status, 200, 'a POST is a POST to the rules…')
+  const headers = (JSON.parse(override.body) as Received).headers
+  t.same(['x-http-method-override', 'x-http-method', 'x-method-override'].filter((h) => h in headers), [], '…and the app never hears it was meant as a DELETE')
+  t.equal((await send(`${proxy.url}/item/1`, { method: 'DELETE', headers: { authorization: ALICE } })).status, 403)
+  for (const host of ['admin.example.org', 'ADMIN.example.org', 'admin.example.org.', 'admin.example.org:8443']) {
+    t.equal((await send(`${proxy.url}/`, { headers: { authorization: ALICE, host } })).status, 403, host)
+  }
+})

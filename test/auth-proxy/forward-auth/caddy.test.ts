@@ -87,3 +87,15 @@ t.test('a browser without a session: 302 to the login on its own host, which lea
   t.match(login.headers.location, new RegExp(`^${provider.issuer}/`), 'to the provider')
   t.match(new URL(String(login.headers.location)).searchParams.get('redirect_uri'), `${caddy.url}/_auth/callback`, 'its callback on the app\'s host')
 })
+
+t.test('regression: /_auth/forward reachable from a page — only the login endpoints are routed to the proxy', async (t) => {
+  const res = await send(`${caddy.url}/_auth/forward`, { headers: { authorization: ALICE, 'x-forwarded-uri': '/' } })
+  t.equal(res.headers['x-auth-request-user'], undefined, 'no identity headers (nor an access token) handed to a page')
+  t.equal((JSON.parse(res.body) as Received).url, '/_auth/forward', 'Caddy checked it like any path and sent it to the app')
+})
+
+t.test('regression: escapes that are not UTF-8 — refused through Caddy too', async (t) => {
+  const before = app.received.length
+  for (const path of ['/%61dmin/%ff', '/admin/x%c0%af']) t.not((await send(`${caddy.url}${path}`, { headers: { authorization: ALICE } })).status, 200, path)
+  t.equal(app.received.length, before)
+})

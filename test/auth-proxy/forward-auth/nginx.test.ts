@@ -9,6 +9,7 @@ import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
 import { startNginx, type Front } from '../../helpers/ingress.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET } from '../../helpers/oidc-provider.ts'
 import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
+import { exchange } from '../../helpers/raw-client.ts'
 import { freePort, startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
 
 const dir = tempDir()
@@ -116,4 +117,49 @@ t.test('OpenID Connect through nginx in Chromium: the page → the provider\'s f
   t.equal(received.url, '/notebooks/7?view=a&b=2', 'back on the page, query and all')
   t.equal(received.headers['x-forwarded-user'], 'alice')
   t.equal(received.headers['x-forwarded-email'], 'alice@example.org')
+})
+
+t.test('regression: the described host chosen by the client — absolute-form, a trailing dot, no Host — decides nothing', async (t) => {
+  const hostRules = dir.file('host-rules.yaml', 'rules:\n  - host: public.example.org\n    allow: public\n  - host: admin.example.org\n    allow: { groups: [admins] }\n')
+  const hp = await startProxy({ MODE: 'forward-auth', TRUST_PROXY: '127.0.0.1', HTPASSWD_FILE: htpasswd, HTPASSWD_GROUPS_FILE: groups, AUTHZ_RULES_FILE: hostRules })
+  t.teardown(async () => { await hp.close() })
+  const front = await startNginx(new URL(hp.url).host, new URL(app.url).host, { serverNames: ['admin.example.org', 'public.example.org'] })
+  t.teardown(async () => { await front.stop() })
+  const ask = async (requestLine: string, headers: string[]): Promise<number | undefined> =>
+    (await exchange(front.port, `${requestLine}\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n`, { responses: 1 })).statuses[0]
+  const before = app.received.length
+  t.equal(await ask('GET /x HTTP/1.1', ['Host: public.example.org']), 200, 'the public host is public')
+  const afterPublic = app.received.length
+  t.equal(await ask('GET http://admin.example.org/x HTTP/1.1', ['Host: public.example.org']), 401, 'absolute-form: nginx routes by the request line, and so does the check')
+  t.equal(await ask('GET /x HTTP/1.1', ['Host: admin.example.org.', `Authorization: ${ALICE}`]), 403, 'a trailing dot is the same host')
+  t.equal(await ask('GET /x HTTP/1.0', [`Authorization: ${ALICE}`]), 403, 'no Host: the default server\'s name, not the check\'s own Host')
+  t.equal(app.received.length, afterPublic, 'none of those reached the app')
+  t.ok(afterPublic > before)
+})
+
+t.test('regression: escapes that are not UTF-8 hid the decoded path from the rules — refused, nothing reaches the app', async (t) => {
+  const before = app.received.length
+  for (const path of ['/%61dmin/%ff', '/%61dmin/users%ff', '/admin/x%e2%82', '/admin/x%c0%af']) {
+    const res = await send(`${nginx.url}${path}`, { headers: { authorization: ALICE } })
+    t.not(res.status, 200, `${path} → ${res.status}`)
+  }
+  t.equal(app.received.length, before)
+})
+
+t.test('regression: the check reachable from the browser — /_auth/check is nginx\'s alone', async (t) => {
+  const res = await send(`${nginx.url}/_auth/check`, { headers: { authorization: ALICE, 'x-original-uri': '/' } })
+  t.equal(res.status, 404, 'internal: not for clients')
+  t.equal(res.headers['x-auth-request-user'], undefined, 'no identity headers handed to a page')
+  const forward = await send(`${nginx.url}/_auth/forward`, { headers: { authorization: ALICE, 'x-forwarded-uri': '/' } })
+  t.equal(forward.headers['x-auth-request-user'], undefined)
+  t.equal((JSON.parse(forward.body) as Received).url, '/_auth/forward', 'not the proxy\'s: checked like any path and sent to the app')
+})
+
+t.test('regression: the throttle counted failures under an X-Forwarded-For the client chose', async (t) => {
+  const statuses: number[] = []
+  for (let i = 0; i < 12; i++) statuses.push((await send(`${nginx.url}/t`, { headers: { authorization: basic('root', `wrong${i}`), 'x-forwarded-for': `203.0.113.${i}` } })).status)
+  t.same(statuses.slice(0, 10), Array(10).fill(401))
+  t.same(statuses.slice(10), [500, 500], 'throttled after 10 (nginx turns the check\'s 429 into 500)')
+  const lines = requestLines(proxy).filter((l) => (l.checked as { path?: string } | undefined)?.path === '/t')
+  t.ok(lines.every((l) => l.client === '127.0.0.1'), 'counted under the address nginx saw')
 })

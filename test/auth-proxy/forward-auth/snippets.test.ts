@@ -16,8 +16,8 @@ const CADDY = '```caddy\n' + caddySite('app.example.org', 'auth-proxy.my-apps.sv
 
 t.test('the nginx and Caddy snippets are the tested configuration', async (t) => {
   for (const [name, text] of [['README.md', README], ['docs/forward-auth.md', FORWARD]] as const) {
-    t.ok(text.includes(NGINX), `${name}: the nginx server block of test/helpers/ingress.ts`)
-    t.ok(text.includes(CADDY), `${name}: the Caddy site of test/helpers/ingress.ts`)
+    t.ok(text.includes(NGINX), `${name}: the nginx server block of test/helpers/ingress.ts (npm run docs:snippets)`)
+    t.ok(text.includes(CADDY), `${name}: the Caddy site of test/helpers/ingress.ts (npm run docs:snippets)`)
   }
 })
 

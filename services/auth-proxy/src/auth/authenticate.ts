@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Described } from '../authz/policy.ts'
+import { canonicalHost } from '../util/net.ts'
 import { pathOf } from '../util/url.ts'
 import type { Gate, StartLogin } from './gate.ts'
 
@@ -24,7 +25,7 @@ function under (prefix: string | undefined, url: string): boolean {
 
 /** The request as received, as the rules see it: its method, Host (behind TRUST_PROXY, X-Forwarded-Host), raw path. */
 export function describeReceived (request: FastifyRequest): Described {
-  return { method: request.method, host: request.hostname.toLowerCase(), path: pathOf(request.url) }
+  return { method: request.method, host: canonicalHost(request.hostname), path: pathOf(request.url) }
 }
 
 // eslint-disable-next-line @typescript-eslint/require-await -- Fastify plugins are async functions by contract

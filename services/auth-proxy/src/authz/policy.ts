@@ -10,7 +10,7 @@
 // escapes never get here (request-guard.ts refuses them first). The query and fragment are never matched.
 import type { Identity } from '../auth/identity.ts'
 import type { PublicPath } from '../config.ts'
-import { permits, type Rule, type RuleSet } from './rules.ts'
+import { pathForms, permits, type Rule, type RuleSet } from './rules.ts'
 
 /** The request a decision is about: the one received, or (forward-auth) the one an ingress describes. */
 export interface Described {
@@ -30,12 +30,17 @@ export interface Decision {
   readonly label: string
 }
 
-/** The readings of `path` an app might make (see above), the path as sent first; duplicates dropped. */
-export function readings (path: string): string[] {
+/**
+ * The readings of `path` an app might make (see above): as sent; normalised; normalised in lower case — each
+ * compared with the rule's path in the same form (rules.ts pathForms), so `path: /Settings/` means the same in all.
+ * The request guard has refused escapes that are not UTF-8, so decoding cannot fail here; if it did, the raw path
+ * would stand in (and the guard would be the bug).
+ */
+export function readings (path: string): [string, string, string] {
   let decoded = path
-  try { decoded = decodeURIComponent(path) } catch { /* undecodable bytes stay encoded: the raw reading covers them */ }
+  try { decoded = decodeURIComponent(path) } catch { /* see above */ }
   const normal = decoded.split('/').map((segment) => segment.replace(/;.*$/s, '')).join('/').replace(/\/{2,}/g, '/').replace(/(.)\/$/, '$1')
-  return [...new Set([path, normal, normal.toLowerCase()])]
+  return [path, normal, normal.toLowerCase()]
 }
 
 function hostMatches (hosts: readonly string[] | undefined, host: string): boolean {
@@ -43,11 +48,13 @@ function hostMatches (hosts: readonly string[] | undefined, host: string): boole
   return hosts.some((h) => (h.startsWith('*.') ? host.endsWith(h.slice(1)) && host.length > h.length - 1 : h === host))
 }
 
-function pathMatches (rule: Rule, path: string): boolean {
-  if (rule.path !== undefined) return path === rule.path
-  if (rule.prefix === undefined || rule.prefix === '/') return true
+function pathMatches (rule: Rule, path: string, form: 0 | 1 | 2): boolean {
+  const mine = rule.forms?.[form]
+  if (mine === undefined) return true
+  if (rule.path !== undefined) return path === mine
+  if (mine === '/') return true
   // A prefix names a subtree: /admin matches /admin and /admin/…, never /administrator.
-  return path === rule.prefix || (path.startsWith(rule.prefix) && path.charAt(rule.prefix.length) === '/')
+  return path === mine || (path.startsWith(mine) && path.charAt(mine.length) === '/')
 }
 
 function methodMatches (methods: ReadonlySet<string> | undefined, method: string): boolean {
@@ -60,6 +67,7 @@ export function publicPathRules (paths: readonly PublicPath[]): Rule[] {
   return paths.map((p, i) => ({
     label: `PUBLIC_PATHS[${i}]`,
     path: p.path,
+    forms: pathForms(p.path),
     ...(p.method !== undefined && { methods: new Set([p.method]) }),
     access: { kind: 'public' } as const
   }))
@@ -75,10 +83,10 @@ export class Policy {
     this.#current = current
   }
 
-  #first (described: Described, path: string, set: RuleSet): Rule {
+  #first (described: Described, path: string, form: 0 | 1 | 2, set: RuleSet): Rule {
     for (const rules of [this.#leading, set.rules]) {
       for (const rule of rules) {
-        if (pathMatches(rule, path) && methodMatches(rule.methods, described.method) && hostMatches(rule.hosts, described.host)) return rule
+        if (pathMatches(rule, path, form) && methodMatches(rule.methods, described.method) && hostMatches(rule.hosts, described.host)) return rule
       }
     }
     return set.fallback
@@ -86,7 +94,8 @@ export class Policy {
 
   evaluate (described: Described): Decision {
     const set = this.#current()
-    const rules = [...new Set(readings(described.path).map((path) => this.#first(described, path, set)))]
+    const [raw, normal, lower] = readings(described.path)
+    const rules = [...new Set([this.#first(described, raw, 0, set), this.#first(described, normal, 1, set), this.#first(described, lower, 2, set)])]
     return { rules, public: rules.every((r) => r.access.kind === 'public'), label: rules.map((r) => r.label).join('+') }
   }
 

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { RulesLoadError } from '../errors.ts'
 import type { OperatorLog } from '../log.ts'
-import { cannotRead, FilePoller } from '../util/files.ts'
+import { cannotRead, FilePoller, filesFingerprint } from '../util/files.ts'
 import { DEFAULT_RULE, readRuleSet, type RuleSet } from './rules.ts'
 
 export interface RulesStatus {
@@ -48,8 +48,9 @@ export class RulesFile {
   }
 
   static async load (path: string, intervalMs: number, log?: OperatorLog): Promise<RulesFile> {
+    const seen = await filesFingerprint([path]) // before reading: a change meanwhile is seen at the first check
     const file = new RulesFile(path, await readRules(path), log)
-    await file.#poller.prime()
+    file.#poller.prime(seen)
     file.#poller.start(intervalMs)
     return file
   }

@@ -22,6 +22,8 @@ export interface Rule {
   readonly path?: string
   /** … or this path and everything below it (`/admin`: `/admin`, `/admin/…`, never `/administrator`). */
   readonly prefix?: string
+  /** The path or prefix in each form a reading of a request's path takes (policy.ts): as written, normalised, lower case. */
+  readonly forms?: PathForms
   /** Upper-case; GET also matches HEAD. Absent: any method. */
   readonly methods?: ReadonlySet<string>
   readonly access: Access
@@ -66,6 +68,15 @@ export function plainPathProblem (path: string): string | undefined {
   return undefined
 }
 
+/** A rule's path as compared with each reading of a request's path: as sent, normalised, lower-cased. */
+export type PathForms = readonly [string, string, string]
+
+/** A plain path's forms: as written; without its trailing slash (the normalised reading drops it too); lower case. */
+export function pathForms (path: string): PathForms {
+  const normal = path.length > 1 ? path.replace(/\/+$/, '') : path
+  return [path, normal, normal.toLowerCase()]
+}
+
 /** Problems go here, each "rules[i].field: message". */
 type Report = (where: string, message: string) => void
 
@@ -103,7 +114,7 @@ function readAccess (rule: Record<string, unknown>, where: string, report: Repor
 }
 
 function readMatch (rule: Record<string, unknown>, where: string, report: Report): Omit<Rule, 'label' | 'access'> {
-  const out: { hosts?: string[], path?: string, prefix?: string, methods?: Set<string> } = {}
+  const out: { hosts?: string[], path?: string, prefix?: string, forms?: PathForms, methods?: Set<string> } = {}
   if (rule.host !== undefined) {
     const hosts = stringList(rule.host, `${where}.host`, report)?.map((h) => h.toLowerCase())
     for (const h of hosts ?? []) if (!HOST_RE.test(h)) report(`${where}.host`, `"${h}" is not a host name (no port; *.example.org for subdomains)`)
@@ -116,7 +127,10 @@ function readMatch (rule: Record<string, unknown>, where: string, report: Report
     const problem = typeof value === 'string' ? plainPathProblem(value) : 'must be a path'
     if (problem !== undefined) report(`${where}.${key}`, problem)
     // A prefix names a subtree: a trailing slash adds nothing (`/admin/` is `/admin`, and matches `/admin` itself).
-    else out[key] = key === 'prefix' && (value as string).length > 1 ? (value as string).replace(/\/+$/, '') : value as string
+    else {
+      out[key] = key === 'prefix' && (value as string).length > 1 ? (value as string).replace(/\/+$/, '') : value as string
+      out.forms = pathForms(out[key])
+    }
   }
   if (rule.methods !== undefined) {
     const methods = stringList(rule.methods, `${where}.methods`, report)?.map((m) => m.toUpperCase())

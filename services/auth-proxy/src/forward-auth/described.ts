@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Described } from '../authz/policy.ts'
 import { CheckRequestError, UntrustedCheckError } from '../errors.ts'
 import { unsafePathReason } from '../proxy/request-guard.ts'
+import { canonicalHost } from '../util/net.ts'
 import { pathOf } from '../util/url.ts'
 
 /** The described request, and what a login needs to send the browser back to it. */
@@ -22,12 +23,20 @@ const METHOD_RE = /^[A-Z]+$/
 const HOST_RE = /^[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/
 const ABSOLUTE_RE = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)(.*)$/is
 
-/** One header's value; a repeated header is two descriptions. */
+// What a described value may hold: printable ASCII without spaces (a request target, a method, a host). Node joins
+// repeated fields with ", ", so a space is also how a second copy would show.
+const TOKEN_RE = /^[\x21-\x7e]+$/
+
+/** One header's value, if present: a repeated header (an ingress adding its copy beside a client's) is refused. */
 function single (request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name]
   if (value === undefined) return undefined
-  if (Array.isArray(value)) throw new CheckRequestError()
-  return value.trim()
+  const raw = request.raw.rawHeaders
+  let copies = 0
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.toLowerCase() === name) copies++
+  const text = Array.isArray(value) ? '' : value.trim()
+  if (copies > 1 || !TOKEN_RE.test(text)) throw new CheckRequestError()
+  return text
 }
 
 /** Every source that was given, all equal, or undefined when none was; a disagreement is refused. */
@@ -52,11 +61,13 @@ export function describeForwarded (request: FastifyRequest): Forwarded {
   const original = splitUrl(single(request, 'x-original-url'))
   const uri = agreed([single(request, 'x-forwarded-uri'), single(request, 'x-original-uri'), original.uri])
   const method = agreed([single(request, 'x-forwarded-method'), single(request, 'x-original-method')])?.toUpperCase() ?? request.method
-  const host = agreed([single(request, 'x-forwarded-host')?.toLowerCase(), original.host]) ?? request.headers.host?.toLowerCase()
+  // No fallback to the check's own Host: that is the proxy's, not the app's, and a rule for the app's host must not
+  // be decided on it. An ingress that names no host is refused.
+  const host = agreed([single(request, 'x-forwarded-host')?.toLowerCase(), original.host])
   const proto = agreed([single(request, 'x-forwarded-proto')?.toLowerCase(), original.proto]) ?? request.protocol
   if (uri === undefined || host === undefined || !METHOD_RE.test(method) || !HOST_RE.test(host) || (proto !== 'http' && proto !== 'https')) throw new CheckRequestError()
   if (unsafePathReason(uri) !== undefined) throw new CheckRequestError()
-  return { method, host: host.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), path: pathOf(uri), proto, uri }
+  return { method, host: canonicalHost(host), path: pathOf(uri), proto, uri }
 }
 
 /** The described request's host as the browser wrote it (with its port), for building its URL again. */

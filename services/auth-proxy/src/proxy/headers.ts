@@ -70,11 +70,14 @@ const FORWARDING = Object.freeze(['x-forwarded-for', 'x-forwarded-host', 'x-forw
 /**
  * Never from a client, whoever sent it: fields that make an app serve another path than the one the proxy
  * authorised (IIS/Symfony's X-Original-URL and X-Rewrite-URL, CVE-2018-14773; the X-Original-URI and
- * X-Forwarded-Uri of auth_request setups), and the identity fields of other authenticating proxies — an app set up
+ * X-Forwarded-Uri of auth_request setups), or another method than the one the rules decided on (the method-override
+ * fields Express's method-override, Symfony and Laravel honour: `POST` + `X-HTTP-Method-Override: DELETE` would be a
+ * DELETE a `methods: [DELETE]` rule never saw), and the identity fields of other authenticating proxies — an app set up
  * for oauth2-proxy (X-Auth-Request-*, X-Forwarded-Preferred-Username), Authelia (Remote-*), Pomerium or vouch
  * must not be fooled through this one.
  */
 const NEVER_FROM_CLIENTS = Object.freeze(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-forwarded-uri',
+  'x-original-method', 'x-forwarded-method', 'x-http-method-override', 'x-http-method', 'x-method-override',
   'x-auth-request-user', 'x-auth-request-email', 'x-auth-request-groups', 'x-auth-request-preferred-username',
   'x-auth-request-access-token', 'x-forwarded-preferred-username', 'remote-user', 'remote-groups', 'remote-email',
   'remote-name', 'x-remote-user', 'x-pomerium-claim-email', 'x-pomerium-jwt-assertion', 'x-vouch-user'])

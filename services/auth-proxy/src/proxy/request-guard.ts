@@ -28,12 +28,20 @@ const AMBIGUOUS = /\\|%5c|%00/i
 // A `%` not followed by two hex digits.
 const BAD_PERCENT = /%(?![0-9a-f]{2})/i
 
+function decodesAsUtf8 (path: string): boolean {
+  try { decodeURIComponent(path); return true } catch { return false }
+}
+
 /** The reason a path is refused, or undefined when it is safe to forward verbatim. */
 export function unsafePathReason (url: string): string | undefined {
   if (url.includes('#')) return 'fragment'
   const path = pathOf(url)
   if (!path.startsWith('/')) return 'not an origin-form path' // absolute-form and `*` are not for an app
   if (BAD_PERCENT.test(path)) return 'malformed percent-encoding'
+  // Escapes that decode to no UTF-8 (%ff, %c0%af, a cut-off %e2%82): apps and servers still decode them, byte-wise,
+  // to paths the rules could not read (authz/policy.ts) — nothing legitimate needs them, and Fastify's router
+  // refuses them too.
+  if (path.includes('%') && !decodesAsUtf8(path)) return 'percent-encoding that is not UTF-8'
   if (DOT_SEGMENT.test(path)) return 'dot-segment'
   if (AMBIGUOUS.test(path)) return 'backslash or NUL'
   return undefined

@@ -10,9 +10,11 @@ const CHANNEL = 'revocations'
 function parse (text: string | null): Revocation | undefined {
   if (text === null) return undefined
   try {
-    const r = JSON.parse(text) as Revocation
-    const ok = typeof r.id === 'string' && typeof r.until === 'number' && (r.kind === 'session' || r.kind === 'provider-session' || (r.kind === 'subject' && typeof r.before === 'number'))
-    return ok ? r : undefined
+    const r = JSON.parse(text) as Partial<Record<'kind' | 'id' | 'until' | 'before', unknown>>
+    if (typeof r.id !== 'string' || typeof r.until !== 'number') return undefined
+    if (r.kind === 'session' || r.kind === 'provider-session') return { kind: r.kind, id: r.id, until: r.until }
+    if (r.kind === 'subject' && typeof r.before === 'number') return { kind: 'subject', id: r.id, before: r.before, until: r.until }
+    return undefined
   } catch {
     return undefined // not ours: ignored
   }

@@ -57,9 +57,10 @@ export class RedisThrottle implements SharedThrottle {
   }
 
   async attempt (k: Keys, limits: { readonly limit: number, readonly clientLimit: number, readonly windowMs: number }): Promise<SharedVerdict> {
-    const reply = await this.#redis.script(ATTEMPT, this.#keys(k), [limits.limit, limits.clientLimit, limits.windowMs]) as number[]
-    if (reply[0] === 0) return { refusedMs: (reply[1] ?? 0) > 0 ? Number(reply[1]) : limits.windowMs }
-    return { accountFailures: k.account === undefined ? 0 : Number(reply[1] ?? 0), known: reply[2] === 1, pairFailures: Number(reply[3] ?? 0) }
+    const reply = await this.#redis.script(ATTEMPT, this.#keys(k), [limits.limit, limits.clientLimit, limits.windowMs]) as Array<number | undefined>
+    const [status = 0, a = 0, known = 0, pair = 0] = reply
+    if (status === 0) return { refusedMs: a > 0 ? a : limits.windowMs }
+    return { accountFailures: k.account === undefined ? 0 : a, known: known === 1, pairFailures: pair }
   }
 
   async countAccount (account: string, windowMs: number): Promise<void> {

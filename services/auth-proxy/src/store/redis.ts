@@ -137,7 +137,10 @@ export class RedisStore {
   status (): HealthStatus & { errors: number } { return { ...this.#health.status(), ready: this.up, errors: this.errors } }
 
   async close (): Promise<void> {
-    await Promise.all([this.#client, this.#subscriber].map(async (c) => { try { c.destroy() } catch { /* already closed */ } }))
+    for (const c of [this.#client, this.#subscriber]) {
+      try { c.destroy() } catch { /* already closed */ }
+    }
+    await Promise.resolve()
   }
 }
 

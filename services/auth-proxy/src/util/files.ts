@@ -15,6 +15,11 @@ export async function fileFingerprint (path: string): Promise<string> {
   }
 }
 
+/** The fingerprint of a set of files, as FilePoller compares them: take it before reading them. */
+export async function filesFingerprint (paths: readonly string[]): Promise<string> {
+  return (await Promise.all(paths.map(fileFingerprint))).join('|')
+}
+
 /** "HTPASSWD_FILE: cannot read /path (ENOENT)": the variable and the path, never the content. */
 export function cannotRead (variable: string, path: string, err: unknown): string {
   return `${variable}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`
@@ -36,12 +41,13 @@ export class FilePoller {
     this.#changed = changed
   }
 
-  /** Takes the files as they are now as the version already loaded. */
-  async prime (): Promise<void> { this.#seen = await this.#fingerprint() }
+  /**
+   * Takes `seen` — the fingerprint taken *before* the files were read (filesFingerprint) — as the version loaded,
+   * so a change made while they were being read is noticed at the first check rather than missed for good.
+   */
+  prime (seen: string): void { this.#seen = seen }
 
-  async #fingerprint (): Promise<string> {
-    return (await Promise.all(this.#paths.map(fileFingerprint))).join('|')
-  }
+  async #fingerprint (): Promise<string> { return await filesFingerprint(this.#paths) }
 
   /** One check; resolves true when a new version was taken. */
   async check (): Promise<boolean> {

@@ -27,3 +27,9 @@ export function clientGroup (address: string): string {
   const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
   return `${groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`
 }
+
+/** A host name as rules compare it: lower case, without the port or IPv6 brackets, and without the one trailing dot
+ * DNS allows (`admin.example.org.` is `admin.example.org` to resolvers, nginx and Django alike). */
+export function canonicalHost (host: string): string {
+  return bareHost(host.toLowerCase().replace(/:\d+$/, '')).replace(/\.$/, '')
+}

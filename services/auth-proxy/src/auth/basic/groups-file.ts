@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../../errors.ts'
 import type { OperatorLog } from '../../log.ts'
-import { cannotRead, FilePoller } from '../../util/files.ts'
+import { cannotRead, FilePoller, filesFingerprint } from '../../util/files.ts'
 import type { Identity } from '../identity.ts'
 
 const GROUP_RE = /^[^\s:,]+$/
@@ -56,8 +56,9 @@ export class GroupFile {
   }
 
   static async load (path: string, intervalMs: number, log?: OperatorLog): Promise<GroupFile> {
+    const seen = await filesFingerprint([path]) // before reading: a change meanwhile is seen at the first check
     const file = new GroupFile(path, await readGroups(path), log)
-    await file.#poller.prime()
+    file.#poller.prime(seen)
     file.#poller.start(intervalMs)
     return file
   }

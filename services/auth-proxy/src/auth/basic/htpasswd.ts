@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../../errors.ts'
-import { cannotRead, FilePoller } from '../../util/files.ts'
+import { cannotRead, FilePoller, filesFingerprint } from '../../util/files.ts'
 import { detectScheme, type HashScheme } from './password-hash.ts'
 import type { OperatorLog } from '../../log.ts'
 import type { PasswordVerifier, ReloadCounts } from '../verifier.ts'
@@ -115,8 +115,9 @@ export class HtpasswdBackend implements PasswordVerifier {
   }
 
   static async load (path: string, log?: OperatorLog): Promise<HtpasswdBackend> {
+    const seen = await filesFingerprint([path]) // before reading: a change meanwhile is seen at the first check
     const backend = new HtpasswdBackend(path, await readSnapshot(path), log)
-    await backend.#poller.prime()
+    backend.#poller.prime(seen)
     return backend
   }
 

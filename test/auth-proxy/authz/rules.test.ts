@@ -42,7 +42,8 @@ t.test('every mistake in a file at once, each naming the rule and the field', as
       { prefix: '/ok', methods: ['GET', 'get it'], allow: { users: [] } },
       { host: 'https://x.org', allow: { user: ['a'] } },
       'not a rule',
-      { prefix: '/ok', alow: 'public' }
+      { prefix: '/ok', alow: 'public' },
+      { prefix: '/x', deny: { users: 'alice, bob' } }
     ]
   }
   let message = ''
@@ -53,7 +54,8 @@ t.test('every mistake in a file at once, each naming the rule and the field', as
     'rules[2].path: "/x%2Fy" must be a plain', 'rules[2].allow: must be public, authenticated',
     'rules[3]: needs exactly one of allow or deny', 'rules[4].methods: "GET IT" is not a method',
     'rules[4].allow.users: must be a name or a non-empty list', 'rules[5].host: "https://x.org" is not a host name',
-    'rules[5].allow.user: is not a field', 'rules[6]: must be a mapping', 'rules[7].alow: is not a field', 'rules[7]: needs exactly one of allow or deny'
+    'rules[5].allow.user: is not a field', 'rules[6]: must be a mapping', 'rules[7].alow: is not a field', 'rules[7]: needs exactly one of allow or deny',
+    'rules[8].deny.users: "alice, bob" holds a comma: write a list, [alice, bob]'
   ]) t.ok(message.includes(expected), expected)
   t.throws(() => readRuleSet([1, 2]), /must be a mapping with `rules:`/)
   t.throws(() => readRuleSet(null), /must be a mapping/)

@@ -86,6 +86,8 @@ function stringList (value: unknown, where: string, report: Report): string[] | 
     report(where, 'must be a name or a non-empty list of names')
     return undefined
   }
+  // "alice, bob" would be one user of that name — a deny that silently denies nobody.
+  for (const v of list as string[]) if (v.includes(',')) report(where, `"${v}" holds a comma: write a list, [${v.split(',').map((x) => x.trim()).join(', ')}]`)
   return (list as string[]).map((v) => v.trim())
 }
 

@@ -119,3 +119,39 @@ t.test('bad input is a 4xx, never a 500: malformed percent-encoding and dot-segm
   }
   t.equal(upstream.received.length, 0, 'none of them reached the app')
 })
+
+t.test('regression: keep-alive race after an app stall — a GET the app closed unanswered is retried once on a new connection; a POST is not', async (t) => {
+  const { createServer: createNetServer } = await import('node:net')
+  // The first request on each of the first `drops` connections is read, then the connection closed without an
+  // answer — what a kept-alive connection looks like when the app's idle timer fires as the request arrives.
+  let drops = 1
+  const seen: string[] = []
+  const server = createNetServer((socket) => {
+    socket.once('data', (chunk) => {
+      const line = chunk.toString('latin1').split('\r\n')[0] ?? ''
+      seen.push(line)
+      if (drops > 0) { drops--; socket.destroy(); return }
+      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok')
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address() as { port: number }
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${address.port}` })
+  t.teardown(async () => { await proxy.close(); server.close() })
+
+  const get = await send(`${proxy.url}/page`, { headers: AUTH })
+  t.equal(get.status, 200, 'the GET got its answer')
+  t.same(seen, ['GET /page HTTP/1.1', 'GET /page HTTP/1.1'], 'sent twice: once on the closed connection, once on a new one')
+
+  drops = 2
+  seen.length = 0
+  const again = await send(`${proxy.url}/page`, { headers: AUTH })
+  t.equal(again.status, 502, 'retried once only: the second close is answered 502')
+  t.equal(seen.length, 2)
+
+  drops = 1
+  seen.length = 0
+  const post = await send(`${proxy.url}/form`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'x' })
+  t.equal(post.status, 502, 'a POST is never sent twice: the app may have acted on it')
+  t.equal(seen.length, 1)
+})

@@ -70,11 +70,15 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   #relaying = false
   #finished = false
 
-  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null) {
+  /** Sends the request again on another connection: set for the one retry an idempotent bodiless request gets. */
+  readonly #retry: (() => void) | undefined
+
+  constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null, retry?: () => void) {
     this.#body = body
     this.#ctx = ctx
     this.#request = request
     this.#reply = reply
+    this.#retry = retry
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -156,6 +160,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       res.destroy()
       return
     }
+    if (this.#retry !== undefined && closedUnanswered(err) && !res.destroyed) { this.#retry(); return }
     this.#answer(err)
   }
 
@@ -180,8 +185,27 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 }
 
-function dispatch (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null, upgrade: boolean): ForwardHandler {
-  const handler = new ForwardHandler(ctx, request, reply, body)
+/**
+ * The app closed the connection before answering — on a kept-alive connection, typically the app's idle timeout
+ * firing just as the request went out (after the app was stalled, every idle timer fires at once on resume).
+ * Not a refused connection (the app is down) nor a timeout (retrying would double the wait).
+ */
+function closedUnanswered (err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? ''
+  // undici's socket errors for a connection the other side ended ('other side closed') or that went away
+  // ('closed'); not 'bad upgrade' (an app answering 101 to an ordinary request answered, wrongly).
+  if (code === 'UND_ERR_SOCKET') return err.message === 'other side closed' || err.message === 'closed'
+  return code === 'ECONNRESET' || code === 'EPIPE'
+}
+
+/** RFC 9110 §9.2.2: idempotent requests may be retried automatically — here the bodiless ones, once. */
+const RETRIED = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+function dispatch (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null, upgrade: boolean, attempt = 1): ForwardHandler {
+  const retry = attempt === 1 && body === null && !upgrade && RETRIED.has(request.method)
+    ? () => { dispatch(ctx, request, reply, body, upgrade, 2) }
+    : undefined
+  const handler = new ForwardHandler(ctx, request, reply, body, retry)
   const pool = body === null || Buffer.isBuffer(body) ? ctx.pool : ctx.uploadPool
   pool.dispatch({
     // The path and query exactly as received: the request guard has already refused anything ambiguous.

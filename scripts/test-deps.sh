@@ -15,6 +15,7 @@ declare -A NEED=(
   [chromium]=chromium               # the browser tests drive Debian's Chromium (playwright-core)
   [/usr/sbin/nginx]=nginx           # forward-auth behind nginx auth_request (test/auth-proxy/forward-auth/)
   [caddy]=caddy                     # forward-auth behind Caddy forward_auth
+  [redis-server]=redis-server       # state shared by replicas (REDIS_URL): a real Redis, started by the tests
   # Real apps behind the proxy (test/apps/): the tutorial's Flask app under gunicorn, Jupyter Notebook, Shiny.
   [/usr/lib/python3/dist-packages/flask]=python3-flask
   [/usr/bin/gunicorn]=gunicorn

@@ -39,6 +39,11 @@ export interface ProviderOptions {
   /** Access token lifetime in seconds (short to exercise refresh). */
   readonly accessTokenTtl?: number
   readonly port?: number
+  /**
+   * OpenID Connect Back-Channel Logout 1.0: the client's backchannel_logout_uri. The provider then puts `sid` in ID
+   * tokens and, when the user signs out at it, POSTs a signed logout token there.
+   */
+  readonly backchannelLogoutUri?: string
 }
 
 function loginForm (uid: string, error = ''): string {
@@ -71,9 +76,17 @@ export async function startProvider (options: ProviderOptions): Promise<TestProv
       post_logout_redirect_uris: [...options.postLogoutRedirectUris],
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic'
+      token_endpoint_auth_method: 'client_secret_basic',
+      ...(options.backchannelLogoutUri !== undefined && { backchannel_logout_uri: options.backchannelLogoutUri, backchannel_logout_session_required: true })
     }],
     jwks: { keys: [jwk] },
+    // The provider's own requests (back-channel logout) go to the proxies under test on loopback, which its SSRF
+    // guard (a dispatcher refusing special-use addresses) would refuse: plain fetch here, for the tests only.
+    fetch: async (url: string | URL | Request, options?: RequestInit) => {
+      const plain: RequestInit & { dispatcher?: unknown } = { ...options }
+      delete plain.dispatcher
+      return await fetch(url, plain)
+    },
     cookies: { keys: ['test-provider-cookie-key'] },
     pkce: { required: () => true }, // a proxy that forgets PKCE fails against this provider
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'groups'] },
@@ -89,6 +102,7 @@ export async function startProvider (options: ProviderOptions): Promise<TestProv
     ttl: { AccessToken: options.accessTokenTtl ?? 3600, IdToken: 3600, RefreshToken: 86_400, Interaction: 600, Session: 86_400, Grant: 86_400 },
     features: {
       devInteractions: { enabled: false },
+      backchannelLogout: { enabled: options.backchannelLogoutUri !== undefined },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => {
@@ -99,6 +113,7 @@ export async function startProvider (options: ProviderOptions): Promise<TestProv
     }
   }
   const provider = new Provider(issuer, configuration)
+  provider.on('backchannel.error', (_ctx, err: Error) => { process.stderr.write(`test provider: back-channel logout failed: ${err.message} ${String((err as { cause?: unknown }).cause)}\n`) })
   const callback = provider.callback()
 
   async function interaction (req: IncomingMessage, res: ServerResponse, uid: string, action: string | undefined): Promise<void> {

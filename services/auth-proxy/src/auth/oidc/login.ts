@@ -46,7 +46,7 @@ export class OidcLogin {
     if (!await this.revocations.firstSeen(claims.jti, claims.exp)) throw new InvalidLogoutToken('replayed')
     const until = nowS() + Math.ceil(this.store.lifetimeMs / 1000)
     if (claims.sid !== undefined) await this.revocations.revoke({ kind: 'provider-session', id: claims.sid, until })
-    else if (claims.sub !== undefined) await this.revocations.revoke({ kind: 'subject', id: claims.sub, before: nowS(), until })
+    else if (claims.sub !== undefined) await this.revocations.revoke({ kind: 'subject', id: claims.sub, before: Date.now(), until })
     return claims
   }
 
@@ -104,7 +104,7 @@ export class OidcLogin {
       ...(result.idToken !== undefined && { idToken: result.idToken }),
       ...((previous?.sub ?? result.subject) !== undefined && { sub: previous?.sub ?? result.subject }),
       ...((previous?.psid ?? result.providerSession) !== undefined && { psid: previous?.psid ?? result.providerSession }),
-      iat: previous?.iat ?? nowS()
+      lat: previous?.lat ?? Date.now()
     }
     const size = await this.store.write(request, reply, session, this.secure(request))
     return { session, size }
@@ -173,7 +173,7 @@ export class OidcLogin {
     if (session !== null) {
       await this.revocations.revoke({ kind: 'session', id: session.sid, until: session.exp })
       if (everywhere && session.sub !== undefined) {
-        await this.revocations.revoke({ kind: 'subject', id: session.sub, before: nowS(), until: nowS() + Math.ceil(this.store.lifetimeMs / 1000) })
+        await this.revocations.revoke({ kind: 'subject', id: session.sub, before: Date.now(), until: nowS() + Math.ceil(this.store.lifetimeMs / 1000) })
       }
     }
     this.store.clear(request, reply, this.secure(request))

@@ -13,11 +13,11 @@ export type Revocation =
   | { readonly kind: 'session', readonly id: string, readonly until: number }
   /** The sessions of one provider session (the ID token's `sid`). */
   | { readonly kind: 'provider-session', readonly id: string, readonly until: number }
-  /** Every session of one subject (`sub`) issued before `before`. */
+  /** Every session of one subject (`sub`) logged in at or before `before` (milliseconds since the epoch). */
   | { readonly kind: 'subject', readonly id: string, readonly before: number, readonly until: number }
 
-/** What the revocation check reads of a session. Times are seconds since the epoch. */
-export interface RevocableSession { readonly sid: string, readonly psid?: string, readonly sub?: string, readonly iat?: number }
+/** What the revocation check reads of a session; `lat`: when its login happened, in milliseconds. */
+export interface RevocableSession { readonly sid: string, readonly psid?: string, readonly sub?: string, readonly lat?: number }
 
 /** Where revocations are shared between replicas. Any call may reject (the store is down). */
 export interface RevocationFeed {
@@ -70,7 +70,7 @@ export class Revocations {
     if ((this.#sessions.peek(s.sid) ?? 0) > now) return true
     if (s.psid !== undefined && (this.#providerSessions.peek(s.psid) ?? 0) > now) return true
     const subject = s.sub === undefined ? undefined : this.#subjects.peek(s.sub)
-    return subject !== undefined && subject.until > now && (s.iat ?? 0) <= subject.before
+    return subject !== undefined && subject.until > now && (s.lat ?? 0) <= subject.before
   }
 
   /** Revokes here at once, and on every replica when the feed takes it. */

@@ -28,8 +28,11 @@ export interface Session {
   /** The provider's subject and session id (ID token `sub`, `sid`), for back-channel logout. */
   readonly sub?: string
   readonly psid?: string
-  /** When the login happened (seconds since the epoch; kept through refreshes), for "log out everywhere". */
-  readonly iat?: number
+  /**
+   * When the login happened, in milliseconds (kept through refreshes), for "log out everywhere": not `iat`, which
+   * the sealed token sets anew on every write.
+   */
+  readonly lat?: number
 }
 
 /** Below the ~4096-byte limit browsers put on one cookie (name, value and attributes), with room for attributes. */

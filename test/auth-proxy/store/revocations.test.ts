@@ -1,0 +1,122 @@
+// Logout that really ends a session, across three replicas sharing a real redis-server and a real OpenID provider:
+// a logged-out cookie replayed is refused at every replica; "everywhere" ends every session of the user; the
+// provider's back-channel logout (a real one, from oidc-provider, when the user signs out there) ends its sessions
+// everywhere; forged, replayed, wrong-audience and nonce-carrying logout tokens are refused and revoke nothing.
+import t from 'tap'
+import { CookieJar, follow, navigate, oidcLogin } from '../../helpers/browserless.ts'
+import { send } from '../../helpers/http.ts'
+import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
+import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
+import { startRedis, type RedisServer } from '../../helpers/redis.ts'
+import { freePort, startUpstream, type Upstream } from '../../helpers/upstream.ts'
+
+const EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} }
+let redis: RedisServer
+let upstream: Upstream
+let provider: TestProvider
+const replicas: RunningProxy[] = []
+
+t.before(async () => {
+  redis = await startRedis()
+  upstream = await startUpstream()
+  const ports = [await freePort(), await freePort(), await freePort()]
+  provider = await startProvider({
+    redirectUris: ports.map((p) => `http://127.0.0.1:${p}/_auth/callback`),
+    postLogoutRedirectUris: ports.map((p) => `http://127.0.0.1:${p}/`),
+    backchannelLogoutUri: `http://127.0.0.1:${ports[0] ?? 0}/_auth/backchannel-logout`
+  })
+  for (const port of ports) {
+    replicas.push(await startProxy({
+      UPSTREAM_URL: upstream.url, OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET,
+      SESSION_SECRET: 'revocation-tests-session-secret-0123456789', REDIS_URL: redis.url
+    }, port))
+  }
+  for (const r of replicas) await until(async () => r.app.sharedStore?.store.up === true, 'Redis connected')
+})
+t.teardown(async () => {
+  for (const r of replicas) await r.close()
+  await provider.close(); await upstream.close(); await redis.stop()
+})
+
+async function until (check: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<number> {
+  const started = Date.now()
+  while (!await check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`never: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return Date.now() - started
+}
+
+/** A signed-in browser at replica 0: its cookie header (the same host for every replica: cookies ignore ports). */
+async function signIn (user = 'alice'): Promise<{ jar: CookieJar, cookie: string }> {
+  const jar = new CookieJar()
+  const r0 = replicas[0] as RunningProxy
+  const { res, hops } = await oidcLogin(jar, `${r0.url}/`, user, USERS[user]?.password ?? '')
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} after ${hops.length} hops`)
+  return { jar, cookie: jar.header(r0.url) ?? '' }
+}
+const status = async (r: RunningProxy, cookie: string): Promise<number> => (await send(`${r.url}/api`, { headers: { cookie, accept: 'application/json' } })).status
+const everywhereRefuses = async (cookie: string): Promise<boolean> => (await Promise.all(replicas.map(async (r) => await status(r, cookie)))).every((s) => s === 401)
+
+t.test('a logged-out session\'s cookie, replayed, is refused at every replica (within the documented bound)', async (t) => {
+  const { jar, cookie } = await signIn()
+  t.same(await Promise.all(replicas.map(async (r) => await status(r, cookie))), [200, 200, 200], 'any replica serves the session')
+  const r0 = replicas[0] as RunningProxy
+  const info = JSON.parse((await navigate(jar, `${r0.url}/_auth/userinfo`)).body) as { csrfToken: string }
+  const out = await navigate(jar, `${r0.url}/_auth/logout`, { form: { csrf: info.csrfToken }, headers: { origin: r0.url } })
+  t.equal(out.status, 303)
+  const ms = await until(async () => await everywhereRefuses(cookie), 'refused everywhere')
+  t.ok(ms < 1_000, `refused at all three within ${ms} ms`)
+})
+
+t.test('log out everywhere: every session of the user ends on every replica; other users\' do not', async (t) => {
+  const a = await signIn()
+  const b = await signIn()
+  const bob = await signIn('bob')
+  const r0 = replicas[0] as RunningProxy
+  const info = JSON.parse((await navigate(a.jar, `${r0.url}/_auth/userinfo`)).body) as { csrfToken: string }
+  t.equal((await navigate(a.jar, `${r0.url}/_auth/logout`, { form: { csrf: info.csrfToken, everywhere: '1' }, headers: { origin: r0.url } })).status, 303)
+  await until(async () => await everywhereRefuses(b.cookie), 'alice\'s other session refused everywhere')
+  t.ok(await everywhereRefuses(a.cookie))
+  t.same(await Promise.all(replicas.map(async (r) => await status(r, bob.cookie))), [200, 200, 200], 'bob is still signed in')
+  const again = await signIn()
+  t.equal(await status(replicas[2] as RunningProxy, again.cookie), 200, 'a login after it works')
+})
+
+t.test('back-channel logout from the provider: the user signs out there, every replica ends the session', async (t) => {
+  const { jar, cookie } = await signIn()
+  t.equal(await status(replicas[2] as RunningProxy, cookie), 200)
+  // The user signs out at the provider itself (not through the proxy): the provider POSTs a logout token.
+  const page = await follow(jar, `${provider.issuer}/session/end`)
+  const action = /action="([^"]+)"/.exec(page.res.body)?.[1] ?? ''
+  const fields = Object.fromEntries([...page.res.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']))
+  await follow(jar, new URL(action, page.url).href, { form: { ...fields, logout: 'yes' } })
+  const ms = await until(async () => await everywhereRefuses(cookie), 'refused everywhere after the back-channel logout')
+  t.pass(`every replica refused the session ${ms} ms after the provider's sign-out`)
+  t.ok((replicas[0] as RunningProxy).logs.some((l) => l.msg === 'back-channel logout'), 'logged at the replica the provider called')
+})
+
+t.test('logout tokens that are not the provider\'s valid, fresh, unused ones are refused and revoke nothing', async (t) => {
+  const { cookie } = await signIn()
+  const [r0, r1] = replicas as [RunningProxy, RunningProxy]
+  const post = async (r: RunningProxy, token: string): Promise<number> => (await send(`${r.url}/_auth/backchannel-logout`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `logout_token=${encodeURIComponent(token)}`
+  })).status
+  const claims = { sub: 'nobody', jti: `j-${Date.now()}`, events: EVENT }
+  for (const [what, token] of [
+    ['signed with another key', await provider.mint(claims, { key: provider.strangerKey })],
+    ['for another audience', await provider.mint({ ...claims, aud: 'someone-else' })],
+    ['carrying a nonce (an ID token)', await provider.mint({ ...claims, nonce: 'n' })],
+    ['without the logout event', await provider.mint({ sub: 'alice', jti: 'j-noevent' })],
+    ['without sid or sub', await provider.mint({ sub: '', jti: 'j-nosub', events: EVENT })],
+    ['from another issuer', await provider.mint({ ...claims, iss: 'https://evil.example' })],
+    ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, iss: provider.issuer, aud: CLIENT_ID })).toString('base64url')}.`],
+    ['not a JWT', 'garbage']
+  ] as const) t.equal(await post(r0, token), 400, what)
+  t.equal(await post(r0, ''), 400, 'empty')
+  t.equal(await status(r1, cookie), 200, 'alice is still signed in: nothing was revoked')
+
+  const valid = await provider.mint({ sub: 'carol', jti: `j-valid-${Date.now()}`, events: EVENT })
+  t.equal(await post(r0, valid), 200, 'a valid one: 200')
+  t.equal(await post(r1, valid), 400, 'the same token replayed at another replica: refused (its jti is shared)')
+})

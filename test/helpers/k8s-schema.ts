@@ -5,7 +5,7 @@
 // Traefik's Middleware in traefik-schema.ts.
 import * as k8s from '@kubernetes/client-node'
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1'
-import { Deployment } from 'kubernetes-models/apps/v1'
+import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1'
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1'
 import { OPENSHIFT_TYPES } from './openshift-schema.ts'
 import { TRAEFIK_TYPES } from './traefik-schema.ts'
@@ -18,6 +18,7 @@ const KINDS: Record<string, { type: string, validate?: (o: object) => void }> = 
   'v1/Secret': { type: 'V1Secret', validate: (o) => { new Secret(o).validate() } },
   'v1/Service': { type: 'V1Service', validate: (o) => { new Service(o).validate() } },
   'apps/v1/Deployment': { type: 'V1Deployment', validate: (o) => { new Deployment(o).validate() } },
+  'apps/v1/StatefulSet': { type: 'V1StatefulSet', validate: (o) => { new StatefulSet(o).validate() } },
   'networking.k8s.io/v1/NetworkPolicy': { type: 'V1NetworkPolicy', validate: (o) => { new NetworkPolicy(o).validate() } },
   'networking.k8s.io/v1/Ingress': { type: 'V1Ingress', validate: (o) => { new Ingress(o).validate() } },
   'traefik.io/v1alpha1/Middleware': { type: 'Middleware' },

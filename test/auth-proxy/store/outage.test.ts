@@ -47,9 +47,9 @@ t.test('Redis killed under traffic and restarted: no 500, each replica alone mea
   t.equal((await oidcLogin(jar, `${a.url}/`, 'alice', USERS.alice?.password ?? '')).res.status, 200)
   const cookie = jar.header(a.url) ?? ''
 
-  let stop = false
+  const load = { on: true }
   const traffic = (async () => {
-    while (!stop) {
+    while (load.on) {
       for (const p of [a, b]) statuses.push((await send(`${p.url}/`, { headers: { authorization: ok } })).status)
       await new Promise((resolve) => setTimeout(resolve, 10))
     }
@@ -77,7 +77,7 @@ t.test('Redis killed under traffic and restarted: no 500, each replica alone mea
   await redis.start()
   await until(() => a.app.sharedStore?.store.up === true && b.app.sharedStore?.store.up === true, 'both reconnect by themselves')
   await until(async () => await at(b) === 401, 'the logout made during the outage reaches the other replica')
-  stop = true
+  load.on = false
   await traffic
   t.notOk(statuses.some((s) => s >= 500), `no 5xx in ${statuses.length} requests during the outage and recovery`)
   t.ok(statuses.length > 20)

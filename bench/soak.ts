@@ -56,7 +56,7 @@ let app = spawnLogged('app', process.execPath, ['bench/soak/app.ts', String(appP
 
 interface Replica { readonly name: string, readonly port: number, readonly mgmt: number, child: ChildProcess }
 function startReplica (name: string, port: number, mgmt: number): ChildProcess {
-  return spawnLogged(`replica ${name}`, process.execPath, ['--max-semi-space-size=8', 'services/auth-proxy/dist/server.js'], {
+  return spawnLogged(`replica ${name}`, process.execPath, ['services/auth-proxy/dist/server.js'] /* relaunches itself with node-flags.ts' flags */, {
     UPSTREAM_URL: `http://127.0.0.1:${appPort}`,
     LISTEN_HOST: '127.0.0.1', LISTEN_PORT: String(port), MANAGEMENT_HOST: '127.0.0.1', MANAGEMENT_PORT: String(mgmt),
     HTPASSWD_FILE: join(dir.path, 'secret', 'htpasswd'),

@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
+import { NODE_FLAGS } from '../services/auth-proxy/src/node-flags.ts'
 import { freePort } from '../test/helpers/upstream.ts'
 
 export const ROOT = new URL('..', import.meta.url).pathname
@@ -67,7 +68,8 @@ export async function waitFor (url: string, authorization: string | undefined, e
   }
 }
 
-function running (url: string, child: ChildProcess): Running {
+/** A started child as a Running: its URL, pid, and a stop() that waits for it to exit. */
+export function running (url: string, child: ChildProcess): Running {
   return { url, pid: child.pid ?? 0, stop: async () => { await stopProcess(child) } }
 }
 
@@ -79,7 +81,11 @@ export async function startHello (): Promise<Running> {
   return running(url, child)
 }
 
-export async function startNginx (workDir: string, upstream: string, htpasswdFile: string, authorization: string): Promise<Running> {
+/**
+ * `websocket`: the usual WebSocket reverse-proxy headers (nginx.org/en/docs/http/websocket.html) in place of the
+ * keep-alive `Connection ""`, for bench/websocket.ts; everything else is the same sidecar.
+ */
+export async function startNginx (workDir: string, upstream: string, htpasswdFile: string, authorization: string, options: { websocket?: boolean } = {}): Promise<Running> {
   const port = await freePort()
   const dir = join(workDir, `nginx-${port}`)
   mkdirSync(join(dir, 'tmp'), { recursive: true })
@@ -103,7 +109,7 @@ http {
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+${options.websocket === true ? '      proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection "upgrade";' : '      proxy_set_header Connection "";'}
     }
   }
 }
@@ -156,10 +162,11 @@ export async function startCaddy (workDir: string, upstream: string, user: strin
 }
 
 /**
- * Node flags the auth-proxy runs with, as in its image's ENTRYPOINT (test/bench/systems.test.ts keeps them equal).
+ * Node flags the auth-proxy runs with: the proxy's own list (node-flags.ts, which the image's ENTRYPOINT repeats), given
+ * on the command line as the image does, so start-up is measured without the relaunch a plain start makes.
  * BENCH_AUTH_PROXY_NODE_FLAGS overrides them for A/B runs.
  */
-export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? ['--max-semi-space-size=8']
+export const AUTH_PROXY_NODE_FLAGS: readonly string[] = process.env.BENCH_AUTH_PROXY_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? NODE_FLAGS
 /** What the image runs. */
 export const AUTH_PROXY_ENTRY = join(ROOT, 'services/auth-proxy/dist/cli.js')
 

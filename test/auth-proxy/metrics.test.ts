@@ -1,4 +1,5 @@
 // /metrics on the management port: Prometheus text with the numbers an operator alerts on.
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { buildManagementApp } from '../../services/auth-proxy/src/management.ts'
 import { basic, send } from '../helpers/http.ts'
@@ -66,4 +67,16 @@ t.test('regression: credential reloads are counted when htpasswd is one of sever
   const m = (await management.inject('/metrics')).body
   t.equal(value(m, 'auth_proxy_credential_reloads_total{result="success"}'), 1)
   t.equal(value(m, 'auth_proxy_credential_reloads_total{result="failure"}'), 0)
+})
+
+t.test('every metric the proxy registers is listed in docs/request-handling.md, and every listed one exists', async (t) => {
+  const upstream = await startUpstream()
+  const proxy = await startProxy({ UPSTREAM_URL: upstream.url, AUTH_USERNAME: 'alice', AUTH_PASSWORD: 'pw' })
+  t.teardown(async () => { await proxy.close(); await upstream.close() })
+  const doc = readFileSync(new URL('../../docs/request-handling.md', import.meta.url), 'utf8')
+  const documented = new Set([...doc.matchAll(/`(auth_proxy_[a-z_]+)(?![a-z_*])/g)].map((m) => m[1]))
+  const registered = (await proxy.app.metrics.registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('auth_proxy_') && !/^auth_proxy_(process|nodejs)_/.test(n)) // prom-client's defaults, listed by prefix
+  t.ok(registered.length >= 14, `${registered.length} metrics`)
+  for (const name of registered) t.ok(documented.has(name), `${name} documented`)
+  for (const name of documented) t.ok(registered.includes(name ?? ''), `${name ?? ''} exists`)
 })

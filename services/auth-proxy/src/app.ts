@@ -1,5 +1,5 @@
 // Builds the public app: the request hooks (peer, guard), authentication in front of everything but PUBLIC_PATHS,
-// then forwarding to the app. Never listens: server.ts does that; tests listen on port 0.
+// then forwarding to the app. Never listens: serve.ts does that; tests listen on port 0.
 import { randomUUID } from 'node:crypto'
 import type { Server as HttpsServer } from 'node:https'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'

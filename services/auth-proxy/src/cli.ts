@@ -4,8 +4,6 @@
 //   auth-proxy hash alice                 asks for the password twice, without echo
 //   printf '%s' "$PW" | auth-proxy hash alice --stdin
 //   docker run --rm -it IMAGE hash alice  the same, from the image
-import { bcryptLine } from './auth/basic/password-hash.ts'
-import { hasControlCharacters } from './config/auth.ts'
 
 const DEFAULT_HASH_COST = 10
 const EX_USAGE = 64
@@ -69,6 +67,9 @@ async function hashCommand (args: readonly string[]): Promise<string> {
     else throw new UsageError(`unexpected argument ${arg}`)
   }
   if (user === undefined || user === '') throw new UsageError('hash needs a USER')
+  // Loaded here, not at the top: `serve` (server.ts) may relaunch node, and would load bcrypt twice.
+  const { hasControlCharacters } = await import('./config/auth.ts')
+  const { bcryptLine } = await import('./auth/basic/password-hash.ts')
   // RFC 7617 §2: a user-id cannot contain a colon; htpasswd lines could not hold it either.
   if (user.includes(':') || hasControlCharacters(user)) throw new UsageError('USER must not contain ":" or control characters')
 

@@ -155,7 +155,7 @@ export async function startProvider (options: ProviderOptions): Promise<TestProv
     async mint (claims, opts = {}) {
       return await new SignJWT({ iss: issuer, aud: CLIENT_ID, sub: 'alice', ...claims })
         .setProtectedHeader({ alg: opts.alg ?? 'RS256', kid: opts.kid ?? 'test-key-1' })
-        .setIssuedAt()
+        .setIssuedAt(typeof claims.iat === 'number' ? claims.iat : undefined) // a test's own iat stands
         .setExpirationTime(typeof claims.exp === 'number' ? claims.exp : '5m')
         .sign(opts.key ?? privateKey)
     },

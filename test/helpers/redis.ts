@@ -1,7 +1,7 @@
 // A real redis-server (Debian's package) on a free loopback port, without persistence, stoppable and restartable on
 // the same port (a Redis outage and its recovery), optionally requiring a password.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { connect } from 'node:net'
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import { freePort } from './upstream.ts'
 
 export interface RedisServer {
@@ -63,4 +63,33 @@ export async function startRedis (options: { password?: string } = {}): Promise<
       })
     }
   }
+}
+
+export interface SlowRelay {
+  readonly url: string
+  /** Each reply from Redis is held this long before it is passed on (in order). */
+  delayMs: number
+  close (): Promise<void>
+}
+
+/** A TCP relay in front of a Redis that holds its replies: a Redis that takes commands and answers late (stalled). */
+export async function slowRelay (target: RedisServer): Promise<SlowRelay> {
+  const sockets = new Set<Socket>()
+  const relay: SlowRelay = { url: '', delayMs: 0, close: async () => { for (const s of sockets) s.destroy(); await new Promise((resolve) => server.close(resolve)) } }
+  const server = createServer((client) => {
+    const upstream = connect(target.port, '127.0.0.1')
+    sockets.add(client).add(upstream)
+    let chain = Promise.resolve()
+    client.on('data', (d: Buffer) => { upstream.write(d) })
+    upstream.on('data', (d: Buffer) => {
+      const wait = relay.delayMs
+      chain = chain.then(async () => { await new Promise((resolve) => setTimeout(resolve, wait)); if (!client.destroyed) client.write(d) })
+    })
+    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      a.on('error', () => { b.destroy() })
+      a.on('close', () => { b.destroy(); sockets.delete(a) })
+    }
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return Object.assign(relay, { url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}` })
 }

@@ -27,7 +27,14 @@ t.test('k8s/examples/forward-auth-redis: the forward-auth replicas share the exa
   t.equal(new URL(env.REDIS_URL).hostname, service.metadata.name)
   t.same(service.spec.selector, redis.spec.selector.matchLabels, 'the Service selects the Redis')
   const redisContainer = redis.spec.template.spec.containers[0] as Manifest
-  t.same(redisContainer.env[0].valueFrom.secretKeyRef, { name: 'auth-proxy-redis', key: 'password' }, 'Redis requires the same password')
+  const script = String(redisContainer.args[0])
+  const secretVolume = (redis.spec.template.spec.volumes as Manifest[]).find((v) => v.secret?.secretName === 'auth-proxy-redis')
+  const secretMount = (redisContainer.volumeMounts as Manifest[]).find((m) => m.name === secretVolume?.name)
+  t.ok(secretVolume !== undefined && secretMount !== undefined, 'Redis mounts the same Secret')
+  t.match(script, new RegExp(`requirepass \\$\\$\\(cat ${String(secretMount?.mountPath)}/password\\)`), 'Redis requires the same password, read from the file')
+  t.equal(redisContainer.env, undefined, 'the password is in no environment variable')
+  t.notMatch(`${JSON.stringify(redisContainer.command)} ${script.split('\n')[0] ?? ''}`, /requirepass|password/, 'nor on the command line')
+  t.match(script, /maxmemory-policy noeviction/, 'full: writes refused, never revocations evicted')
   t.match(redisContainer.securityContext, { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsNonRoot: true })
 
   const policy = rendered.find((m) => m.kind === 'NetworkPolicy' && m.metadata.name === 'auth-proxy-redis') as Manifest

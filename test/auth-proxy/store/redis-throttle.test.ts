@@ -71,3 +71,18 @@ t.test('the account slowdown is shared: guesses at one replica slow the account 
   t.equal((await send(`${b.url}/`, { headers: { authorization: basic('admin', 'admin1041'), 'x-forwarded-for': '198.51.100.7' } })).status, 200)
   t.ok(Date.now() - owner < 900, `the owner's client, known from replica c, is not slowed at b (${Date.now() - owner} ms)`)
 })
+
+t.test('account burst bypass: a burst from many addresses at once is slowed after the account limit, as with one replica', async (t) => {
+  // Regression: the account was counted in a second command after the check, so 40 parallel guesses all read the
+  // old count and went unslowed (14 of 40 at ~0 RTT; all 40 at 10 ms). Now counted in the same atomic step.
+  await redis.command('FLUSHALL')
+  const rs = await replicas(t, 3, { REDIS_URL: redis.url, AUTH_FAILURE_ACCOUNT_LIMIT: '3' })
+  const started = Date.now()
+  const times = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+    const status = await guess(rs[i % 3] as RunningProxy, i, `203.0.113.${100 + i}`)
+    return { status, ms: Date.now() - started }
+  }))
+  const unslowed = times.filter((r) => r.status === 401 && r.ms < 900)
+  t.ok(unslowed.length <= 3, `at most AUTH_FAILURE_ACCOUNT_LIMIT guesses checked at once (${unslowed.length}: ${times.map((r) => `${r.status}@${r.ms}`).join(' ')})`)
+  t.ok(times.some((r) => r.status === 429), 'the rest wait their turn or are refused')
+})

@@ -2,7 +2,10 @@
 // a logged-out cookie replayed is refused at every replica; "everywhere" ends every session of the user; the
 // provider's back-channel logout (a real one, from oidc-provider, when the user signs out there) ends its sessions
 // everywhere; forged, replayed, wrong-audience and nonce-carrying logout tokens are refused and revoke nothing.
+import type { JWTPayload } from 'jose'
 import t from 'tap'
+import { BACKCHANNEL_LOGOUT_EVENT } from '../../../services/auth-proxy/src/auth/oidc/client.ts'
+import { SESSION_LOGOUTS_PER_SUBJECT } from '../../../services/auth-proxy/src/auth/oidc/revocations.ts'
 import { CookieJar, follow, navigate, oidcLogin } from '../../helpers/browserless.ts'
 import { send } from '../../helpers/http.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
@@ -111,6 +114,9 @@ t.test('logout tokens that are not the provider\'s valid, fresh, unused ones are
     ['without sid or sub', await provider.mint({ sub: '', jti: 'j-nosub', events: EVENT })],
     ['from another issuer', await provider.mint({ ...claims, iss: 'https://evil.example' })],
     ['alg none', `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims, iss: provider.issuer, aud: CLIENT_ID })).toString('base64url')}.`],
+    ['events as an array', await provider.mint({ ...claims, jti: 'j-array', events: [EVENT] })],
+    ['the event as an array', await provider.mint({ ...claims, jti: 'j-array2', events: { [BACKCHANNEL_LOGOUT_EVENT]: [] } })],
+    ['jti not a string', await provider.mint({ ...claims, jti: { x: 1 } } as unknown as JWTPayload)],
     ['not a JWT', 'garbage']
   ] as const) t.equal(await post(r0, token), 400, what)
   t.equal(await post(r0, ''), 400, 'empty')
@@ -119,4 +125,68 @@ t.test('logout tokens that are not the provider\'s valid, fresh, unused ones are
   const valid = await provider.mint({ sub: 'carol', jti: `j-valid-${Date.now()}`, events: EVENT })
   t.equal(await post(r0, valid), 200, 'a valid one: 200')
   t.equal(await post(r1, valid), 400, 'the same token replayed at another replica: refused (its jti is shared)')
+  const upper = await provider.mint({ sub: 'carol', jti: `j-upper-${Date.now()}`, events: EVENT })
+  t.equal((await send(`${r0.url}/_auth/backchannel-logout`, {
+    method: 'POST', headers: { 'content-type': 'Application/X-WWW-Form-Urlencoded' }, body: `logout_token=${encodeURIComponent(upper)}`
+  })).status, 200, 'media types are case-insensitive (RFC 9110 §8.3.1)')
+})
+
+t.test('logout token replayed just after its exp: refused (its jti is kept as long as the token is accepted)', async (t) => {
+  const [r0, r1] = replicas as [RunningProxy, RunningProxy]
+  const now = Math.floor(Date.now() / 1000)
+  const token = await provider.mint({ sub: 'dave', jti: `j-late-${Date.now()}`, events: EVENT, iat: now - 20, exp: now - 10 })
+  const post = async (r: RunningProxy): Promise<number> => (await send(`${r.url}/_auth/backchannel-logout`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `logout_token=${encodeURIComponent(token)}`
+  })).status
+  t.equal(await post(r0), 200, 'within the clock tolerance: accepted')
+  t.equal(await post(r0), 400, 'replayed here: refused')
+  t.equal(await post(r1), 400, 'replayed at another replica: refused')
+})
+
+t.test('a subject logout reaches the sessions logged in before the token was issued, not those since', async (t) => {
+  const { cookie } = await signIn()
+  const issued = Math.floor(Date.now() / 1000) - 120 // a token the provider issued two minutes ago, before this login
+  const token = await provider.mint({ sub: 'alice', jti: `j-old-${Date.now()}`, events: EVENT, iat: issued, exp: issued + 240 })
+  t.equal((await send(`${(replicas[0] as RunningProxy).url}/_auth/backchannel-logout`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `logout_token=${encodeURIComponent(token)}`
+  })).status, 200)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(await status(replicas[1] as RunningProxy, cookie), 200, 'the newer session stays')
+})
+
+t.test('revocation table overflow: a user cycling logins and logouts is one entry after SESSION_LOGOUTS_PER_SUBJECT', async (t) => {
+  // Regression: every logout was an entry in a bounded table, so ~100,000 cycles of one account evicted the oldest
+  // revocations and their stolen cookies worked again. The user's 10th logout within a lifetime now revokes the user.
+  const r0 = replicas[0] as RunningProxy
+  const kept = await signIn('bob')
+  const cycle = async (): Promise<void> => {
+    const { jar } = await signIn('bob')
+    const info = JSON.parse((await navigate(jar, `${r0.url}/_auth/userinfo`)).body) as { csrfToken: string }
+    t.equal((await navigate(jar, `${r0.url}/_auth/logout`, { form: { csrf: info.csrfToken }, headers: { origin: r0.url } })).status, 303)
+  }
+  for (let i = 1; i < SESSION_LOGOUTS_PER_SUBJECT; i++) await cycle()
+  t.equal(await status(r0, kept.cookie), 200, `${SESSION_LOGOUTS_PER_SUBJECT - 1} logouts: each ended its own session only`)
+  await cycle()
+  t.equal(await status(r0, kept.cookie), 401, `the ${SESSION_LOGOUTS_PER_SUBJECT}th: every session of the user logged in until then`)
+  t.equal(await status(r0, (await signIn('bob')).cookie), 200, 'a login after it works')
+})
+
+t.test('Redis data lost: the running replicas publish what they hold again, and a replica started after it refuses too', async (t) => {
+  const { jar, cookie } = await signIn()
+  const r0 = replicas[0] as RunningProxy
+  const info = JSON.parse((await navigate(jar, `${r0.url}/_auth/userinfo`)).body) as { csrfToken: string }
+  t.equal((await navigate(jar, `${r0.url}/_auth/logout`, { form: { csrf: info.csrfToken }, headers: { origin: r0.url } })).status, 303)
+  await until(async () => await everywhereRefuses(cookie), 'refused everywhere')
+  await redis.stop()
+  await redis.start() // no persistence: every key is gone
+  for (const r of replicas) await until(async () => r.app.sharedStore?.store.up === true, 'reconnected')
+  await until(async () => (await redis.command('KEYS', '*r:session:*')).includes('r:session'), 'republished', 8_000)
+  const late = await startProxy({
+    UPSTREAM_URL: upstream.url, OIDC_ISSUER_URL: provider.issuer, OIDC_CLIENT_ID: CLIENT_ID, OIDC_CLIENT_SECRET: CLIENT_SECRET,
+    SESSION_SECRET: 'revocation-tests-session-secret-0123456789', REDIS_URL: redis.url
+  })
+  t.teardown(async () => { await late.close() })
+  await until(async () => late.app.sharedStore?.store.up === true, 'connected')
+  const ms = await until(async () => await status(late, cookie) === 401, 'the late replica refuses', 3_000)
+  t.pass(`a replica started after the loss refuses the logged-out cookie (${ms} ms)`)
 })

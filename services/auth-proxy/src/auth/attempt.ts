@@ -11,12 +11,15 @@ import { KNOWN_CLIENT_MS, type FailureThrottle, type Keys, type Outcome } from '
 /** What the shared counters say of an attempt they counted, or that it is refused (ms left). */
 export type SharedVerdict =
   | { readonly refusedMs: number }
-  | { readonly accountFailures: number, readonly known: boolean, readonly pairFailures: number }
+  | { readonly accountFailures: number, readonly known: boolean, readonly pairFailures: number, readonly accountCounted: boolean }
+
+export interface SharedLimits { readonly limit: number, readonly clientLimit: number, readonly windowMs: number, readonly accountLimit: number }
 
 /** The throttle's counters in a store every replica shares (store/redis-throttle.ts). Any call may reject. */
 export interface SharedThrottle {
   readonly up: boolean
-  attempt (keys: Keys, limits: { readonly limit: number, readonly clientLimit: number, readonly windowMs: number }): Promise<SharedVerdict>
+  /** Checks and counts the attempt in one atomic step; one whose check runs at once is counted against its account there too. */
+  attempt (keys: Keys, limits: SharedLimits): Promise<SharedVerdict>
   countAccount (account: string, windowMs: number): Promise<void>
   takeTurn (lane: string, token: string, ttlMs: number): Promise<boolean>
   endTurn (lane: string, token: string): Promise<void>
@@ -36,6 +39,8 @@ export class Attempt {
   readonly #shared: SharedThrottle | undefined
   /** Counted in the shared store too (and so to be settled there). */
   #sharedCounted = false
+  /** Counted against its account in the shared store already, by the same step that counted it. */
+  #sharedAccountCounted = false
   #lane: string | undefined
   #turn: { readonly shared: boolean, readonly token: string } | undefined
   #delayMs = 0
@@ -69,11 +74,13 @@ export class Attempt {
 
   async #askShared (): Promise<SharedVerdict | undefined> {
     const shared = this.#shared
-    if (shared === undefined || !shared.up) return undefined
-    const { limit, clientLimit, windowMs } = this.#throttle.options
+    if (shared === undefined) return undefined
+    if (!shared.up) { shared.fellBack(); return undefined } // decided alone: counted like a failed call
+    const { limit, clientLimit, windowMs, accountLimit } = this.#throttle.options
     try {
-      const verdict = await shared.attempt(this.#keys, { limit, clientLimit, windowMs })
+      const verdict = await shared.attempt(this.#keys, { limit, clientLimit, windowMs, accountLimit })
       this.#sharedCounted = !('refusedMs' in verdict)
+      this.#sharedAccountCounted = 'accountCounted' in verdict && verdict.accountCounted
       return verdict
     } catch {
       shared.fellBack()
@@ -84,7 +91,7 @@ export class Attempt {
   #countAccount (): void {
     this.#accountCounted = this.#throttle.countAccount(this.#keys)
     const account = this.#keys.account
-    if (this.#sharedCounted && account !== undefined) this.#shared?.countAccount(account, this.#throttle.options.windowMs).catch(() => { this.#shared?.fellBack() })
+    if (this.#sharedCounted && !this.#sharedAccountCounted && account !== undefined) this.#shared?.countAccount(account, this.#throttle.options.windowMs).catch(() => { this.#shared?.fellBack() })
   }
 
   /** The one check at a time of a slowed account's lane; false when another holds it (the attempt stays counted). */

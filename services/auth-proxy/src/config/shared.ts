@@ -22,6 +22,8 @@ export function readSharedConfig (r: EnvReader): SharedConfig | undefined {
     return undefined
   }
   const url = r.url('REDIS_URL', value, ['redis:', 'rediss:'])
+  // A query would be ignored (and `?password=` is where some clients take one): refused rather than dropped.
+  if (url !== undefined && url.search !== '') r.problem('REDIS_URL', 'must not have a query string: the password goes in REDIS_PASSWORD_FILE')
   if (url !== undefined && !/^\/?\d{0,2}$/.test(url.pathname)) r.problem('REDIS_URL', `the path may only be a database number, got "${url.pathname}"`)
   const prefix = r.value('REDIS_KEY_PREFIX')
   if (!PREFIX_RE.test(prefix)) r.problem('REDIS_KEY_PREFIX', `must be at most 64 letters, digits, "_", ".", ":" or "-", got "${prefix}"`)

@@ -7,6 +7,24 @@ import type { RedisStore } from './redis.ts'
 
 const CHANNEL = 'revocations'
 
+// KEYS: the revocation's key, the channel. ARGV: the revocation (JSON). Merged with what is there (the later
+// `before` and `until` win), not overwritten: a revocation queued during an outage and published after a newer
+// one of the same user must not shorten it for replicas that read it later. Then announced, in the same step.
+const PUBLISH = `
+local r = cjson.decode(ARGV[1])
+local old = redis.call('GET', KEYS[1])
+if old then
+  local ok, o = pcall(cjson.decode, old)
+  if ok and type(o) == 'table' then
+    if type(o['until']) == 'number' and o['until'] > r['until'] then r['until'] = o['until'] end
+    if type(o['before']) == 'number' and type(r['before']) == 'number' and o['before'] > r['before'] then r['before'] = o['before'] end
+  end
+end
+local text = cjson.encode(r)
+redis.call('SET', KEYS[1], text, 'PXAT', math.floor(r['until'] * 1000))
+redis.call('PUBLISH', KEYS[2], text)
+return 1`
+
 function parse (text: string | null): Revocation | undefined {
   if (text === null) return undefined
   try {
@@ -28,9 +46,11 @@ export class RedisRevocationFeed implements RevocationFeed {
   get up (): boolean { return this.#redis.up }
 
   async publish (r: Revocation): Promise<void> {
-    const text = JSON.stringify(r)
-    await this.#redis.command(['SET', this.#redis.key('r', r.kind, r.id), text, 'PXAT', String(r.until * 1000)])
-    await this.#redis.publish(CHANNEL, text)
+    await this.#redis.script(PUBLISH, [this.#redis.key('r', r.kind, r.id), this.#redis.key(CHANNEL)], [JSON.stringify(r)])
+  }
+
+  async claimEpoch (): Promise<boolean> {
+    return await this.#redis.command(['SET', this.#redis.key('epoch'), '1', 'NX']) !== 'OK'
   }
 
   async all (): Promise<Revocation[]> {

@@ -4,11 +4,14 @@
 // (fixed), an account's a window after its last (sliding), a lane's turn with its delay — so the store stays
 // bounded by what attackers do within one window.
 import type { Keys } from '../auth/throttle.ts'
-import type { SharedThrottle, SharedVerdict } from '../auth/attempt.ts'
+import type { SharedLimits, SharedThrottle, SharedVerdict } from '../auth/attempt.ts'
 import type { RedisStore } from './redis.ts'
 
-// KEYS: pair, client, account, known. ARGV: limit, clientLimit, windowMs.
-// Refused: {0, ms left}. Counted: {1, account failures, known 0/1, the pair's failures before this one}.
+// KEYS: pair, client, account, known. ARGV: limit, clientLimit, windowMs, accountLimit, has account (1 | 0).
+// Refused: {0, ms left}. Counted: {1, account failures before, known 0/1, the pair's failures before this one,
+// account counted 0/1}. An attempt whose check runs at once (the account below its limit, or a known client) is
+// counted against the account here, in the same step: counted later, a burst from many addresses would all read
+// the old count and all go unslowed.
 const ATTEMPT = `
 local pair = tonumber(redis.call('GET', KEYS[1]) or '0')
 if pair >= tonumber(ARGV[1]) then return {0, redis.call('PTTL', KEYS[1])} end
@@ -18,7 +21,13 @@ local account = tonumber(redis.call('GET', KEYS[3]) or '0')
 local known = redis.call('EXISTS', KEYS[4])
 if redis.call('INCR', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 if redis.call('INCR', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-return {1, account, known, pair}`
+local counted = 0
+if ARGV[5] == '1' and (account < tonumber(ARGV[4]) or known == 1) then
+  redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
+  counted = 1
+end
+return {1, account, known, pair, counted}`
 
 // KEYS: pair, client, account, known. ARGV: outcome (success | undecided), account counted (1 | 0), knownMs.
 const SETTLE = `
@@ -56,11 +65,12 @@ export class RedisThrottle implements SharedThrottle {
     return [r.key('t', 'p', k.pair), r.key('t', 'c', k.client), r.key('t', 'a', k.account ?? ''), r.key('t', 'k', k.pair)]
   }
 
-  async attempt (k: Keys, limits: { readonly limit: number, readonly clientLimit: number, readonly windowMs: number }): Promise<SharedVerdict> {
-    const reply = await this.#redis.script(ATTEMPT, this.#keys(k), [limits.limit, limits.clientLimit, limits.windowMs]) as Array<number | undefined>
-    const [status = 0, a = 0, known = 0, pair = 0] = reply
+  async attempt (k: Keys, limits: SharedLimits): Promise<SharedVerdict> {
+    const reply = await this.#redis.script(ATTEMPT, this.#keys(k),
+      [limits.limit, limits.clientLimit, limits.windowMs, limits.accountLimit, k.account === undefined ? 0 : 1]) as Array<number | undefined>
+    const [status = 0, a = 0, known = 0, pair = 0, counted = 0] = reply
     if (status === 0) return { refusedMs: a > 0 ? a : limits.windowMs }
-    return { accountFailures: k.account === undefined ? 0 : a, known: known === 1, pairFailures: pair }
+    return { accountFailures: k.account === undefined ? 0 : a, known: known === 1, pairFailures: pair, accountCounted: counted === 1 }
   }
 
   async countAccount (account: string, windowMs: number): Promise<void> {

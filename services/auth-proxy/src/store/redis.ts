@@ -26,6 +26,9 @@ interface Client {
 /** One RESP reply, as far as the callers need it. */
 export type Reply = string | number | null | Reply[]
 
+/** After a command timed out, Redis is skipped this long before it is tried again. */
+const SLOW_PAUSE_MS = 2_000
+
 /** Reconnect after 100 ms, doubling to 2 s: an outage is noticed and recovered from within seconds. */
 function backoff (retries: number): number { return Math.min(100 * 2 ** retries, 2_000) }
 
@@ -37,6 +40,7 @@ export class RedisStore {
   readonly #timeoutMs: number
   readonly #health: BackendHealth
   readonly #onReady: Array<() => void> = []
+  #slowUntil = 0
   errors = 0
 
   private constructor (client: Client, subscriber: Client, config: SharedConfig, log: OperatorLog | undefined) {
@@ -78,21 +82,42 @@ export class RedisStore {
     return store
   }
 
-  get up (): boolean { return this.#health.up && this.#client.isReady }
+  get up (): boolean { return this.#health.up && this.#client.isReady && Date.now() >= this.#slowUntil }
 
   /** Runs `f` whenever the connection is (re)established: resynchronise what was missed while it was down. */
   onReady (f: () => void): void { this.#onReady.push(f) }
 
   key (...parts: string[]): string { return `${this.prefix}${parts.join(':')}` }
 
-  /** One command, within REDIS_TIMEOUT; rejects at once while disconnected. */
+  /**
+   * One command, within REDIS_TIMEOUT; rejects at once while disconnected or, after a command timed out, for
+   * SLOW_PAUSE_MS. The deadline is our own: @redis/client's `timeout` only covers the wait to be written, not the
+   * reply, so a Redis that takes the command and stalls (SIGSTOP, a long script, a partition without a reset)
+   * would hold every login with it.
+   */
   async command (args: readonly string[]): Promise<Reply> {
+    if (Date.now() < this.#slowUntil) { this.errors++; throw new Error('Redis timed out recently: deciding alone for now') }
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`Redis did not answer within ${this.#timeoutMs} ms`)) }, this.#timeoutMs)
+    })
     try {
-      return await this.#client.sendCommand(args, { timeout: this.#timeoutMs }) as Reply
+      // A late reply is matched to its command by the client (replies come in order) and dropped here.
+      return await Promise.race([this.#client.sendCommand(args, { timeout: this.#timeoutMs }) as Promise<Reply>, deadline])
     } catch (err) {
       this.errors++
+      if (/did not answer within/.test((err as Error).message)) this.#markSlow()
       throw err
+    } finally {
+      clearTimeout(timer)
     }
+  }
+
+  /** A command timed out: skip Redis for a moment (calls fail at once, each replica decides alone), then try again. */
+  #markSlow (): void {
+    this.#slowUntil = Date.now() + SLOW_PAUSE_MS
+    this.#health.markDown(`no answer within ${this.#timeoutMs} ms`)
+    setTimeout(() => { if (this.#client.isReady) this.#health.markUp() }, SLOW_PAUSE_MS).unref()
   }
 
   /** A Lua script (atomic on the server), by EVAL: scripts here are small and run on logins only. */

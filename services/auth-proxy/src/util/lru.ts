@@ -34,4 +34,7 @@ export class Lru<K, V> {
   }
 
   delete (key: K): void { this.#entries.delete(key) }
+
+  /** Every entry, least recent first, without touching recency. */
+  entries (): IterableIterator<[K, V]> { return this.#entries.entries() }
 }

@@ -13,7 +13,7 @@ import type { OperatorLog } from '../../log.ts'
 /** Bearer JWTs must be signed with one of these: never `none`, never a shared-secret HMAC (RFC 8725 §3.1). */
 export const BEARER_ALGORITHMS = Object.freeze(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])
 /** Clock difference tolerated between us and the provider when checking exp/nbf/iat. */
-const CLOCK_TOLERANCE_S = 30
+export const CLOCK_TOLERANCE_S = 30
 
 
 /** Errors that are the provider's (or the protocol checks') answer rather than a failure to reach it. */
@@ -32,7 +32,8 @@ export interface LoginState {
 }
 
 /** What a valid logout token names: the provider session (`sid`) or subject (`sub`), and its id for replays. */
-export interface LogoutClaims { readonly jti: string, readonly sid?: string, readonly sub?: string, readonly exp: number }
+/** `exp`: until when the token would be accepted (its `jti` is remembered that long); `iat`: when it was issued. */
+export interface LogoutClaims { readonly jti: string, readonly sid?: string, readonly sub?: string, readonly iat: number, readonly exp: number }
 
 /** The `events` member a logout token must carry (Back-Channel Logout 1.0 §2.4). */
 export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
@@ -269,15 +270,20 @@ export class OidcClient {
       if (code === 'ERR_JWKS_TIMEOUT' || (code === undefined && err instanceof TypeError)) throw new BackendUnavailable(`jwks: ${(err as Error).message}`, { cause: err })
       throw new InvalidLogoutToken((err as Error).message, { cause: err })
     }
-    const events = payload.events as Record<string, unknown> | undefined
-    const event = events?.[BACKCHANNEL_LOGOUT_EVENT]
-    if (event === null || typeof event !== 'object') throw new InvalidLogoutToken('no back-channel logout event')
+    // §2.4: `events` is a JSON object whose member for the back-channel logout event is a JSON object (not an array).
+    const events = payload.events
+    const event = events !== null && typeof events === 'object' && !Array.isArray(events) ? (events as Record<string, unknown>)[BACKCHANNEL_LOGOUT_EVENT] : undefined
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) throw new InvalidLogoutToken('no back-channel logout event')
+    if (typeof payload.jti !== 'string' || payload.jti === '' || payload.jti.length > 256) throw new InvalidLogoutToken('jti is not a string')
     if ('nonce' in payload) throw new InvalidLogoutToken('a logout token carries no nonce')
     const sid = stringClaim(payload, 'sid')
     const sub = stringClaim(payload, 'sub')
     if (sid === undefined && sub === undefined) throw new InvalidLogoutToken('neither sid nor sub')
     const iat = payload.iat ?? 0
-    return { jti: String(payload.jti), ...(sid !== undefined && { sid }), ...(sub !== undefined && { sub }), exp: payload.exp ?? iat + LOGOUT_TOKEN_MAX_AGE_S }
+    // Accepted while neither `exp` nor the age limit has passed, each with the clock tolerance jose allows: the `jti`
+    // must be remembered that long (a replay just after `exp` would pass otherwise), and no longer (bounded).
+    const acceptedUntil = Math.min(payload.exp ?? Infinity, iat + LOGOUT_TOKEN_MAX_AGE_S) + CLOCK_TOLERANCE_S
+    return { jti: payload.jti, ...(sid !== undefined && { sid }), ...(sub !== undefined && { sub }), iat, exp: acceptedUntil }
   }
 
   /** The identity from claims, or AccessDenied when the allow-lists exclude the user. */

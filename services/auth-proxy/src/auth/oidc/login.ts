@@ -2,6 +2,7 @@
 // session cookie, reading (and renewing) that session on every request, and ending it.
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { LoginResult, LoginState, LogoutClaims, OidcClient } from './client.ts'
+import { CLOCK_TOLERANCE_S } from './client.ts'
 import { Revocations } from './revocations.ts'
 import { OIDC_BACKEND_NAME } from './config.ts'
 import { safeReturnTarget } from './return-path.ts'
@@ -46,7 +47,9 @@ export class OidcLogin {
     if (!await this.revocations.firstSeen(claims.jti, claims.exp)) throw new InvalidLogoutToken('replayed')
     const until = nowS() + Math.ceil(this.store.lifetimeMs / 1000)
     if (claims.sid !== undefined) await this.revocations.revoke({ kind: 'provider-session', id: claims.sid, until })
-    else if (claims.sub !== undefined) await this.revocations.revoke({ kind: 'subject', id: claims.sub, before: Date.now(), until })
+    // Sessions logged in before the token was issued (within the clock tolerance), not before it arrived: a replay
+    // within its lifetime must not reach sessions logged in since.
+    else if (claims.sub !== undefined) await this.revocations.revoke({ kind: 'subject', id: claims.sub, before: Math.min(Date.now(), (claims.iat + CLOCK_TOLERANCE_S) * 1000), until })
     return claims
   }
 
@@ -171,9 +174,15 @@ export class OidcLogin {
    */
   async logout (request: FastifyRequest, reply: FastifyReply, session: Session | null, everywhere = false): Promise<string> {
     if (session !== null) {
-      await this.revocations.revoke({ kind: 'session', id: session.sid, until: session.exp })
-      if (everywhere && session.sub !== undefined) {
-        await this.revocations.revoke({ kind: 'subject', id: session.sub, before: Date.now(), until: nowS() + Math.ceil(this.store.lifetimeMs / 1000) })
+      const lifetimeS = Math.ceil(this.store.lifetimeMs / 1000)
+      const sub = session.sub
+      // "Everywhere" ends every session of the user logged in until now, this one too. So does a user's
+      // SESSION_LOGOUTS_PER_SUBJECT-th logout within a session lifetime: one entry for them all, however many logins
+      // and logouts an account cycles through (each revocation is an entry every replica holds).
+      if (sub !== undefined && (everywhere || this.revocations.countLogout(sub, lifetimeS))) {
+        await this.revocations.revoke({ kind: 'subject', id: sub, before: Date.now(), until: nowS() + lifetimeS })
+      } else {
+        await this.revocations.revoke({ kind: 'session', id: session.sid, until: session.exp })
       }
     }
     this.store.clear(request, reply, this.secure(request))

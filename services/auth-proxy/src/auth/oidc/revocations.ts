@@ -27,6 +27,12 @@ export interface RevocationFeed {
   all (): Promise<Revocation[]>
   /** Revocations made by any replica, as they happen; and the moment to read them all again (a reconnect). */
   listen (onRevocation: (r: Revocation) => void, onReconnect: () => void): Promise<void>
+  /**
+   * Marks the store as holding this deployment's revocations; false when the mark was missing (the first replica
+   * ever, or a Redis that lost its data): then every replica publishes what it holds, so replicas started after a
+   * Redis restart without persistence still learn the revocations the running ones remember.
+   */
+  claimEpoch (): Promise<boolean>
   /** True the first time `jti` is seen (a logout token replayed is refused), remembered until `until`. */
   firstSeen (jti: string, until: number): Promise<boolean>
 }
@@ -34,8 +40,14 @@ export interface RevocationFeed {
 /** Every replica reads all shared revocations this often too: a missed announcement is noticed within it. */
 export const RESYNC_MS = 30_000
 
-/** Entries kept per kind at most; the oldest go first (they expire first too). */
+/**
+ * Entries kept per kind at most; past it the first made goes first (sessions of one lifetime: roughly the first to
+ * expire). Reaching it takes 100,000 logouts within a session lifetime by 10,000 users or more: a user's
+ * SESSION_LOGOUTS_PER_SUBJECT-th logout becomes one entry for all their sessions (countLogout).
+ */
 const MAX_ENTRIES = 100_000
+/** Logouts of one user within a session lifetime that are each recorded alone; the next ends all their sessions. */
+export const SESSION_LOGOUTS_PER_SUBJECT = 10
 
 function nowS (): number { return Math.floor(Date.now() / 1000) }
 
@@ -44,6 +56,7 @@ export class Revocations {
   readonly #providerSessions = new Lru<string, number>(MAX_ENTRIES)
   readonly #subjects = new Lru<string, { before: number, until: number }>(MAX_ENTRIES)
   readonly #jtis = new Lru<string, number>(MAX_ENTRIES)
+  readonly #logouts = new Lru<string, { n: number, until: number }>(MAX_ENTRIES)
   readonly #feed: RevocationFeed | undefined
   /** Made while the feed could not take them: published at the next reconnect. */
   #pending: Revocation[] = []
@@ -73,6 +86,18 @@ export class Revocations {
     return subject !== undefined && subject.until > now && (s.lat ?? 0) <= subject.before
   }
 
+  /**
+   * Counts a logout of `sub` made at this replica; true once it is the SESSION_LOGOUTS_PER_SUBJECT-th within
+   * `lifetimeS` (then the caller revokes the subject, one entry covering every session, instead of this one).
+   */
+  countLogout (sub: string, lifetimeS: number): boolean {
+    const now = nowS()
+    const seen = this.#logouts.peek(sub)
+    const n = seen !== undefined && seen.until > now ? seen.n + 1 : 1
+    this.#logouts.set(sub, { n, until: seen !== undefined && seen.until > now ? seen.until : now + lifetimeS })
+    return n >= SESSION_LOGOUTS_PER_SUBJECT
+  }
+
   /** Revokes here at once, and on every replica when the feed takes it. */
   async revoke (r: Revocation): Promise<void> {
     this.#apply(r)
@@ -82,6 +107,7 @@ export class Revocations {
       this.published++
     } catch {
       this.#pending.push(r)
+      if (this.#pending.length > MAX_ENTRIES) this.#pending.shift() // held here regardless; only its announcement is lost
     }
   }
 
@@ -99,12 +125,20 @@ export class Revocations {
     if (feed === undefined) return
     try {
       for (const r of await feed.all()) this.#apply(r)
-      const pending = this.#pending
+      const pending = await feed.claimEpoch() ? this.#pending : [...this.#held()]
       this.#pending = []
       for (const r of pending) await this.revoke(r)
     } catch {
       // Down again: the next reconnect tries again.
     }
+  }
+
+  /** Every revocation held here and not yet expired (pending ones included: they were applied when made). */
+  * #held (): Generator<Revocation> {
+    const now = nowS()
+    for (const [id, until] of this.#sessions.entries()) if (until > now) yield { kind: 'session', id, until }
+    for (const [id, until] of this.#providerSessions.entries()) if (until > now) yield { kind: 'provider-session', id, until }
+    for (const [id, s] of this.#subjects.entries()) if (s.until > now) yield { kind: 'subject', id, before: s.before, until: s.until }
   }
 
   #apply (r: Revocation): void {

@@ -16,7 +16,8 @@ export interface OidcRoutesOptions {
 const MAX_FORM_BYTES = 4_096
 
 async function readForm (request: FastifyRequest, max = MAX_FORM_BYTES): Promise<URLSearchParams> {
-  if (!(request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return new URLSearchParams()
+  // Media types are case-insensitive (RFC 9110 §8.3.1).
+  if (!(request.headers['content-type'] ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) return new URLSearchParams()
   let body = ''
   for await (const chunk of request.raw as AsyncIterable<Buffer>) {
     body += chunk.toString('latin1')

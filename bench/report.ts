@@ -18,10 +18,10 @@ export function median (values: number[]): number {
 
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a'
 
-export function markdown (systems: SystemDef[], connections: number[], results: Map<string, WrkResult>, extras: Extras, targets: Target[], meta: string): string {
+export function markdown (systems: SystemDef[], connections: number[], results: Map<string, WrkResult>, extras: Extras, targets: Target[], meta: string, sections: string[][] = []): string {
   const lines: string[] = ['# Benchmarks', '', meta, '', '![req/s at 32 connections](benchmarks.svg)', '']
   for (const c of connections) {
-    lines.push(`## ${c} connections`, '', '| System | req/s | p50 ms | p99 ms | vs nginx, same scheme |', '| --- | ---: | ---: | ---: | ---: |')
+    lines.push(`## ${c} connections`, '', '| System | req/s | p50 ms | p99 ms | vs nginx |', '| --- | ---: | ---: | ---: | ---: |')
     for (const s of systems) {
       const r = results.get(`${s.id}@${c}`)
       if (r === undefined) continue
@@ -37,6 +37,7 @@ export function markdown (systems: SystemDef[], connections: number[], results: 
     `| … of which private (heap, buffers) | ${fmt(extras.privateMb, 1)} MB |`,
     `| Process start until /readyz is 200 (median of 5) | ${fmt(extras.startToReadyMs)} ms |`,
     `| RSS growth during a 1 GiB streamed upload (${fmt(extras.uploadSeconds, 1)} s) | ${fmt(extras.uploadGrowthMb, 1)} MB |`, '')
+  for (const section of sections) lines.push(...section)
   lines.push('## Targets', '', '| Target | Goal | Measured | Met |', '| --- | --- | --- | --- |')
   for (const t of targets) lines.push(`| ${t.what} | ${t.goal} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`)
   lines.push('')

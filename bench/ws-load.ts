@@ -57,7 +57,8 @@ function drive (ws: WebSocket, payload: Buffer, window: number, c: Counter): voi
 async function close (ws: WebSocket): Promise<void> {
   const closed = once(ws, 'close')
   ws.close(1000)
-  await Promise.race([closed, sleep(2000)])
+  // Unref'd: a pending 2 s timer would otherwise keep this process (and the measurement after it) waiting.
+  await Promise.race([closed, sleep(2000, undefined, { ref: false })])
   ws.terminate()
 }
 

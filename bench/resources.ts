@@ -26,7 +26,7 @@ export async function startToReady (upstream: string, file: string, starts: numb
   for (let i = 0; i < starts; i++) {
     const started = performance.now()
     const p = await startAuthProxy(upstream, file, undefined)
-    await waitFor(`${p.managementUrl}/readyz`, undefined)
+    await waitFor(`${p.managementUrl}/readyz`, undefined, 200, 5)
     times.push(performance.now() - started)
     await p.stop()
   }

@@ -55,7 +55,8 @@ async function stopProcess (child: ChildProcess): Promise<void> {
 }
 
 /** Resolves once `url` answers `expect` with the given Authorization, or throws after 15 s. */
-export async function waitFor (url: string, authorization: string | undefined, expect = 200): Promise<void> {
+/** `pollMs`: how often to ask (start-to-ready polls every 5 ms, so the poll does not round the measure up). */
+export async function waitFor (url: string, authorization: string | undefined, expect = 200, pollMs = 50): Promise<void> {
   const deadline = Date.now() + 15_000
   for (;;) {
     const status = await new Promise<number>((resolve) => {
@@ -64,7 +65,7 @@ export async function waitFor (url: string, authorization: string | undefined, e
     })
     if (status === expect) return
     if (Date.now() > deadline) throw new Error(`${url} answered ${status}, expected ${expect}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
   }
 }
 

@@ -122,10 +122,15 @@ t.test('shape: one dispatch to the app, with headers from upstreamRequestHeaders
   t.same(dispatchers, ['services/auth-proxy/src/proxy/forward.ts'], 'only forward.ts dispatches')
   const forward = files.find(([path]) => path.endsWith('proxy/forward.ts'))?.[1] ?? ''
   t.match(forward, /headers: upstreamRequestHeaders\(request, ctx\.forwarding, upgrade\)/, 'and its headers come from the one rewrite')
-  const undici = files.filter(([, code]) => /^import (?!type )[^\n]*from 'undici'/m.test(code)).map(([path]) => path)
+  // Any entry into undici counts: its index, or a module of it (upstream.ts imports the pool alone).
+  const undici = files.filter(([, code]) => /^import (?!type )[^\n]*from 'undici(\/[^']*)?'/m.test(code) || /\bimport\(\s*'undici/.test(code)).map(([path]) => path)
   t.same(undici, ['services/auth-proxy/src/proxy/upstream.ts'], 'undici\'s clients (the connections to the app) are made in one place')
   const others = files.filter(([path, code]) => !path.endsWith('management.ts') && /\b(http|https)\.request\(|from 'node:https?'[^\n]*\brequest\b|\bnet\.connect\(|pool\.(request|stream|pipeline|upgrade)\(/.test(code))
   t.same(others.map(([path]) => path), [], 'no other client of any kind')
+  // node:http reached as the built-in object (not through `import`): only for the server classes, never a client.
+  const builtins = files.filter(([, code]) => /getBuiltinModule\(/.test(code))
+  t.same(builtins.map(([path]) => path), ['services/auth-proxy/src/proxy/upgrade.ts'], 'getBuiltinModule in one place')
+  t.match(builtins[0]?.[1] ?? '', /const \{ Server, ServerResponse \} = process\.getBuiltinModule\('node:http'\)/, 'for Server and ServerResponse only')
   const pkg = JSON.parse(readFileSync(join(ROOT, 'services/auth-proxy/package.json'), 'utf8')) as { dependencies: Record<string, string> }
   for (const lib of ['@fastify/http-proxy', '@fastify/reply-from', 'http-proxy', 'http-proxy-middleware', 'fast-proxy']) t.notOk(lib in pkg.dependencies, `no ${lib}`)
 })

@@ -10,7 +10,11 @@
 // Fastify's router with a response bound to that socket — as @fastify/websocket does — so the request guard,
 // authentication and the forward handler run exactly as for any request. Whatever is answered on that socket
 // (401, the app's refusal) ends the connection; only a tunnel keeps it. CONNECT takes the same route to its 405.
-import { Server, ServerResponse, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
+
+// node:http as the built-in object, not through an ESM `import`: the ESM facade reads every export, and node:http's
+// lazy WebSocket/EventSource getters then load Node's own bundled undici at start-up (~16 ms) for nothing.
+const { Server, ServerResponse } = process.getBuiltinModule('node:http')
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
@@ -21,7 +25,7 @@ import type { FastifyInstance } from 'fastify'
  */
 export function supportsUpgradeControl (): boolean {
   const decide = (): boolean => false
-  return (new Server({ shouldUpgradeCallback: decide }) as Server & { shouldUpgradeCallback?: unknown }).shouldUpgradeCallback === decide
+  return (new Server({ shouldUpgradeCallback: decide }) as InstanceType<typeof Server> & { shouldUpgradeCallback?: unknown }).shouldUpgradeCallback === decide
 }
 
 /** The connection's response still under way, if any (Node's `socket._httpMessage`, not in the types). */

@@ -93,3 +93,13 @@ export async function slowRelay (target: RedisServer): Promise<SlowRelay> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return Object.assign(relay, { url: `redis://127.0.0.1:${(server.address() as AddressInfo).port}` })
 }
+
+/** Waits until `check` holds (polled every 20 ms); its time in ms, or throws naming `what` after `timeoutMs`. */
+export async function eventually (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 8_000): Promise<number> {
+  const started = Date.now()
+  while (!await check()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`never: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  return Date.now() - started
+}

@@ -7,7 +7,7 @@ import { CookieJar, navigate, oidcLogin } from '../../helpers/browserless.ts'
 import { basic, send } from '../../helpers/http.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { startRedis, type RedisServer } from '../../helpers/redis.ts'
+import { eventually as until, startRedis, type RedisServer } from '../../helpers/redis.ts'
 import { freePort, startUpstream, type Upstream } from '../../helpers/upstream.ts'
 
 let redis: RedisServer
@@ -16,13 +16,6 @@ let provider: TestProvider
 let a: RunningProxy
 let b: RunningProxy
 
-async function until (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 8_000): Promise<void> {
-  const started = Date.now()
-  while (!await check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`never: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
-}
 
 t.before(async () => {
   redis = await startRedis()

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap'
 import { basic, send } from '../../helpers/http.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { startRedis, type RedisServer } from '../../helpers/redis.ts'
+import { eventually as until, startRedis, type RedisServer } from '../../helpers/redis.ts'
 import { startUpstream, type Upstream } from '../../helpers/upstream.ts'
 
 let redis: RedisServer
@@ -23,10 +23,6 @@ async function replicas (t: Test, n: number, env: Record<string, string>): Promi
   return out
 }
 
-async function until (check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) { if (check()) return; await new Promise((resolve) => setTimeout(resolve, 25)) }
-  throw new Error(`never: ${what}`)
-}
 
 const guess = async (p: RunningProxy, i: number, from = '203.0.113.7'): Promise<number> =>
   (await send(`${p.url}/`, { headers: { authorization: basic('admin', `guess${i}`), 'x-forwarded-for': from } })).status

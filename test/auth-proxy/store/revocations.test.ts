@@ -10,7 +10,7 @@ import { CookieJar, follow, navigate, oidcLogin } from '../../helpers/browserles
 import { send } from '../../helpers/http.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
 import { startProxy, type RunningProxy } from '../../helpers/proxy.ts'
-import { startRedis, type RedisServer } from '../../helpers/redis.ts'
+import { eventually as until, startRedis, type RedisServer } from '../../helpers/redis.ts'
 import { freePort, startUpstream, type Upstream } from '../../helpers/upstream.ts'
 
 const EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} }
@@ -41,14 +41,6 @@ t.teardown(async () => {
   await provider.close(); await upstream.close(); await redis.stop()
 })
 
-async function until (check: () => Promise<boolean>, what: string, timeoutMs = 5_000): Promise<number> {
-  const started = Date.now()
-  while (!await check()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`never: ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  return Date.now() - started
-}
 
 /** A signed-in browser at replica 0: its cookie header (the same host for every replica: cookies ignore ports). */
 async function signIn (user = 'alice'): Promise<{ jar: CookieJar, cookie: string }> {

@@ -1,7 +1,7 @@
 // The OpenID Connect relying party (openid-client): discovery, the authorization code flow with PKCE, state and
 // nonce, refresh-token renewal, RP-initiated logout, and validation of bearer JWTs from the same issuer (jose).
 // Who may enter (allowed e-mail domains and groups) is decided here for sessions and bearer tokens alike.
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose'
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import * as client from 'openid-client'
 import { BackendHealth, type HealthStatus, checkNowAndEvery } from '../../util/health.ts'
 import { isLoopbackHost } from '../../util/net.ts'
@@ -221,28 +221,32 @@ export class OidcClient {
     }
   }
 
-  /** Validates a bearer JWT: signature by the provider's keys, issuer, audience, expiry, algorithm allow-list. */
-  async verifyBearer (token: string): Promise<OidcIdentity> {
+  /**
+   * A JWT signed by the provider's keys with an allowed algorithm, from its issuer, within the clock tolerance;
+   * `refuse` makes the error for a token that fails (a key set that cannot be fetched is the provider down, not the
+   * token wrong: BackendUnavailable).
+   */
+  async #verifyJwt (token: string, options: Pick<JWTVerifyOptions, 'audience' | 'maxTokenAge' | 'requiredClaims'>, refuse: (message: string, cause: unknown) => Error): Promise<JWTPayload> {
     const configuration = this.#discovered()
     const jwks = this.#jwks
     if (jwks === undefined) throw new BackendUnavailable('the provider publishes no jwks_uri')
-    let payload: JWTPayload
     try {
-      ({ payload } = await jwtVerify(token, jwks, {
-        issuer: configuration.serverMetadata().issuer,
-        audience: [this.#config.clientId, ...this.#config.bearerAudiences],
-        algorithms: [...BEARER_ALGORITHMS],
-        clockTolerance: CLOCK_TOLERANCE_S,
-        requiredClaims: ['exp', 'sub']
-      }))
+      return (await jwtVerify(token, jwks, {
+        issuer: configuration.serverMetadata().issuer, algorithms: [...BEARER_ALGORITHMS], clockTolerance: CLOCK_TOLERANCE_S, ...options
+      })).payload
     } catch (err) {
       const code = (err as { code?: string }).code
-      // Fetching the key set failed: the provider is unreachable, not the token wrong.
       if (code === 'ERR_JWKS_TIMEOUT' || (code === undefined && err instanceof TypeError)) {
         throw new BackendUnavailable(`jwks: ${(err as Error).message}`, { cause: err })
       }
-      throw new InvalidBearer((err as Error).message, { cause: err })
+      throw refuse((err as Error).message, err)
     }
+  }
+
+  /** Validates a bearer JWT: signature by the provider's keys, issuer, audience, expiry, algorithm allow-list. */
+  async verifyBearer (token: string): Promise<OidcIdentity> {
+    const payload = await this.#verifyJwt(token, { audience: [this.#config.clientId, ...this.#config.bearerAudiences], requiredClaims: ['exp', 'sub'] },
+      (message, cause) => new InvalidBearer(message, { cause }))
     return this.identity(payload)
   }
 
@@ -252,24 +256,8 @@ export class OidcClient {
    * `jti`, a `sid` or a `sub`, and no `nonce` (which would make it an ID token someone is replaying as one).
    */
   async verifyLogoutToken (token: string): Promise<LogoutClaims> {
-    const configuration = this.#discovered()
-    const jwks = this.#jwks
-    if (jwks === undefined) throw new BackendUnavailable('the provider publishes no jwks_uri')
-    let payload: JWTPayload
-    try {
-      ({ payload } = await jwtVerify(token, jwks, {
-        issuer: configuration.serverMetadata().issuer,
-        audience: this.#config.clientId,
-        algorithms: [...BEARER_ALGORITHMS],
-        clockTolerance: CLOCK_TOLERANCE_S,
-        maxTokenAge: LOGOUT_TOKEN_MAX_AGE_S,
-        requiredClaims: ['iat', 'jti', 'events']
-      }))
-    } catch (err) {
-      const code = (err as { code?: string }).code
-      if (code === 'ERR_JWKS_TIMEOUT' || (code === undefined && err instanceof TypeError)) throw new BackendUnavailable(`jwks: ${(err as Error).message}`, { cause: err })
-      throw new InvalidLogoutToken((err as Error).message, { cause: err })
-    }
+    const payload = await this.#verifyJwt(token, { audience: this.#config.clientId, maxTokenAge: LOGOUT_TOKEN_MAX_AGE_S, requiredClaims: ['iat', 'jti', 'events'] },
+      (message, cause) => new InvalidLogoutToken(message, { cause }))
     // §2.4: `events` is a JSON object whose member for the back-channel logout event is a JSON object (not an array).
     const events = payload.events
     const event = events !== null && typeof events === 'object' && !Array.isArray(events) ? (events as Record<string, unknown>)[BACKCHANNEL_LOGOUT_EVENT] : undefined

@@ -128,9 +128,11 @@ t.test('shape: one dispatch to the app, with headers from upstreamRequestHeaders
   const others = files.filter(([path, code]) => !path.endsWith('management.ts') && /\b(http|https)\.request\(|from 'node:https?'[^\n]*\brequest\b|\bnet\.connect\(|pool\.(request|stream|pipeline|upgrade)\(/.test(code))
   t.same(others.map(([path]) => path), [], 'no other client of any kind')
   // node:http reached as the built-in object (not through `import`): only for the server classes, never a client.
-  const builtins = files.filter(([, code]) => /getBuiltinModule\(/.test(code))
-  t.same(builtins.map(([path]) => path), ['services/auth-proxy/src/proxy/upgrade.ts'], 'getBuiltinModule in one place')
-  t.match(builtins[0]?.[1] ?? '', /const \{ Server, ServerResponse \} = process\.getBuiltinModule\('node:http'\)/, 'for Server and ServerResponse only')
+  const builtins = files.flatMap(([path, code]) => [...code.matchAll(/^.*getBuiltinModule\(.*$/gm)].map((m) => `${path}: ${m[0].trim()}`))
+  t.same(builtins, ["services/auth-proxy/src/proxy/upgrade.ts: const { Server, ServerResponse } = process.getBuiltinModule('node:http')"],
+    'getBuiltinModule once, for the server classes only')
+  const clients = files.filter(([, code]) => /\b(https?|net|tls)\.(get|request|connect|createConnection)\(|\bnew (https?\.)?Agent\(/.test(code)).map(([path]) => path)
+  t.same(clients.filter((p) => !p.endsWith('management.ts')), [], 'no http.get, tls.connect, net.createConnection or Agent either')
   const pkg = JSON.parse(readFileSync(join(ROOT, 'services/auth-proxy/package.json'), 'utf8')) as { dependencies: Record<string, string> }
   for (const lib of ['@fastify/http-proxy', '@fastify/reply-from', 'http-proxy', 'http-proxy-middleware', 'fast-proxy']) t.notOk(lib in pkg.dependencies, `no ${lib}`)
 })

@@ -14,7 +14,8 @@
 // as such; a 101 comes through onRequestUpgrade and becomes a tunnel (tunnel.ts).
 import type { Duplex } from 'node:stream'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Dispatcher, Pool } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { BarePool } from 'undici/lib/dispatcher/pool.js'
 import { BadGatewayError, RequestTimeoutError } from '../errors.ts'
 import type { ProxyMetrics } from '../metrics.ts'
 import type { BodyReclaimer } from './body-reclaim.ts'
@@ -26,9 +27,9 @@ import { upstreamError, type UpstreamState } from './upstream.ts'
 
 export interface ForwardContext {
   /** Requests without a body, or with one read whole. */
-  readonly pool: Pool
+  readonly pool: BarePool
   /** Requests whose body streams (larger than BUFFERED_BODY_BYTES): stalled uploads cannot starve the others. */
-  readonly uploadPool: Pool
+  readonly uploadPool: BarePool
   readonly forwarding: ForwardingOptions
   readonly state: UpstreamState
   readonly metrics: ProxyMetrics

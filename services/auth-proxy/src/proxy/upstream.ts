@@ -1,9 +1,8 @@
 // The connection pool to the app and the mapping of its failures to coded errors, in one place (like
 // reply-from's onError); forward.ts applies it in its one failure path.
-import type { Pool as UndiciPool } from 'undici'
 // The pool alone, not undici's index: that loads fetch, WebSocket, EventSource, caches and mocks eagerly (~50 ms of
 // start-up; cheerio cut its import the same way). undici has no `exports` map, so this path is public to Node.
-import Pool from 'undici/lib/dispatcher/pool.js'
+import Pool, { type BarePool } from 'undici/lib/dispatcher/pool.js'
 import type { Config } from '../config.ts'
 import { BadGatewayError, causeCodes, retryAfter, UpstreamStartingError, UpstreamTimeoutError, UpstreamUnavailableError } from '../errors.ts'
 import type { UpstreamErrorKind } from '../metrics.ts'
@@ -50,7 +49,7 @@ export function upstreamError (err: unknown, state: UpstreamState): MappedUpstre
 
 export const UPSTREAM_MAX_CONNECTIONS = 128
 
-export function createUpstreamPool (upstream: Config['upstream']): UndiciPool {
+export function createUpstreamPool (upstream: Config['upstream']): BarePool {
   return new Pool(upstream.url, {
     connections: UPSTREAM_MAX_CONNECTIONS,
     pipelining: 1, // pipelining to an arbitrary app is unsafe (head-of-line, non-idempotent retries)

@@ -61,6 +61,7 @@ t.test('bearer tokens: valid → 200 with identity; wrong audience, issuer, key,
         .sign(new TextEncoder().encode('guessable-shared-secret-guessable-shared'))
     })()],
     ['a signature cut off', (await provider.mint(claims)).replace(/\.[^.]+$/, '.')],
+    ['a back-channel logout token (our audience, a sub, an exp: all a bearer has)', await provider.mint({ ...claims, jti: 'j-1', events: { 'http://schemas.openid.net/event/backchannel-logout': {} } })],
     ['garbage', 'not.a.jwt'],
     ['empty', '']
   ]

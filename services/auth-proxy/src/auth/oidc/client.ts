@@ -247,6 +247,9 @@ export class OidcClient {
   async verifyBearer (token: string): Promise<OidcIdentity> {
     const payload = await this.#verifyJwt(token, { audience: [this.#config.clientId, ...this.#config.bearerAudiences], requiredClaims: ['exp', 'sub'] },
       (message, cause) => new InvalidBearer(message, { cause }))
+    // A logout token is signed by the same keys for the same audience, with a `sub` and an `exp`: refused by what
+    // only it carries (Back-Channel Logout 1.0 §2.4), or whoever saw one could use it as a bearer for minutes.
+    if (payload.events !== undefined) throw new InvalidBearer('a logout token is not a bearer token')
     return this.identity(payload)
   }
 

@@ -1,4 +1,4 @@
-// oauth2-proxy's and Authelia's own open-redirect corpus (../shared/data/redirect-vectors.json, 628 return
+// oauth2-proxy's and Authelia's own open-redirect corpus (test/fixtures/redirect-vectors.json, 628 return
 // paths): after a login the browser must land on this site, whatever `rd` said — checked for every vector against
 // the return-path functions, with AUTH_RETURN_DOMAINS too (a URL off the list never survives), and for a sample
 // through a real login at a real provider.
@@ -12,7 +12,7 @@ import { startProxy } from '../../../helpers/proxy.ts'
 import { freePort, startUpstream } from '../../../helpers/upstream.ts'
 
 interface Vector { readonly rd: string, readonly source: string, readonly expect: 'same-origin' | 'kept' }
-const VECTORS = JSON.parse(readFileSync(`${ROOT}../shared/data/redirect-vectors.json`, 'utf8')) as Vector[]
+const VECTORS = JSON.parse(readFileSync(`${ROOT}test/fixtures/redirect-vectors.json`, 'utf8')) as Vector[]
 const SITE = 'https://app.example.org'
 
 /** Where a browser at SITE goes with this Location, by the WHATWG URL parser a browser uses. */

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { RulesLoadError } from '../errors.ts'
 import type { OperatorLog } from '../log.ts'
-import { cannotRead, FilePoller, filesFingerprint } from '../util/files.ts'
+import { cannotRead, WatchedFile } from '../util/files.ts'
 import { DEFAULT_RULE, readRuleSet, type RuleSet } from './rules.ts'
 
 export interface RulesStatus {
@@ -32,61 +32,36 @@ async function readRules (path: string): Promise<RuleSet> {
 }
 
 export class RulesFile {
-  readonly path: string
-  #set: RuleSet
-  readonly #poller: FilePoller
-  readonly #log: OperatorLog | undefined
-  #reloads = 0
-  #reloadFailures = 0
-  #lastError: string | undefined
+  readonly #file: WatchedFile<RuleSet>
 
-  private constructor (path: string, set: RuleSet, log: OperatorLog | undefined) {
-    this.path = path
-    this.#set = set
-    this.#log = log
-    this.#poller = new FilePoller([path], async () => await this.#reload())
-  }
+  private constructor (file: WatchedFile<RuleSet>) { this.#file = file }
 
   static async load (path: string, intervalMs: number, log?: OperatorLog): Promise<RulesFile> {
-    const seen = await filesFingerprint([path]) // before reading: a change meanwhile is seen at the first check
-    const file = new RulesFile(path, await readRules(path), log)
-    file.#poller.prime(seen)
-    file.#poller.start(intervalMs)
-    return file
+    return new RulesFile(await WatchedFile.load(path, intervalMs, readRules, {
+      log, reloaded: 'rules reloaded', refused: 'rules reload refused; keeping the previous rules', describe: (set) => ({ rules: set.rules.length })
+    }))
   }
+
+  get path (): string { return this.#file.path }
 
   /** The rules in force. */
-  get current (): RuleSet { return this.#set }
+  get current (): RuleSet { return this.#file.value }
 
   /** One check for a new version (tests; the poller runs it on its own). */
-  async checkForChanges (): Promise<boolean> { return await this.#poller.check() }
-
-  async #reload (): Promise<boolean> {
-    try {
-      this.#set = await readRules(this.path)
-    } catch (err) {
-      this.#reloadFailures++
-      this.#lastError = (err as Error).message
-      this.#log?.error({ file: this.path, err: { message: this.#lastError } }, 'rules reload refused; keeping the previous rules')
-      return false
-    }
-    this.#reloads++
-    this.#lastError = undefined
-    this.#log?.info({ file: this.path, rules: this.#set.rules.length }, 'rules reloaded')
-    return true
-  }
+  async checkForChanges (): Promise<boolean> { return await this.#file.checkForChanges() }
 
   status (): RulesStatus {
+    const f = this.#file
     return {
-      file: this.path,
-      rules: this.#set.rules.length,
-      reloads: this.#reloads,
-      reloadFailures: this.#reloadFailures,
-      ...(this.#lastError !== undefined && { lastError: this.#lastError })
+      file: f.path,
+      rules: f.value.rules.length,
+      reloads: f.reloads,
+      reloadFailures: f.reloadFailures,
+      ...(f.lastError !== undefined && { lastError: f.lastError })
     }
   }
 
-  close (): void { this.#poller.stop() }
+  close (): void { this.#file.close() }
 }
 
 /** No rules file: everyone who logs in may do everything (PUBLIC_PATHS aside), as before there were rules. */

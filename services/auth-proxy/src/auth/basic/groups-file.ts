@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { CredentialsLoadError } from '../../errors.ts'
 import type { OperatorLog } from '../../log.ts'
-import { cannotRead, FilePoller, filesFingerprint } from '../../util/files.ts'
+import { cannotRead, WatchedFile } from '../../util/files.ts'
 import type { Identity } from '../identity.ts'
 
 const GROUP_RE = /^[^\s:,]+$/
@@ -43,45 +43,26 @@ async function readGroups (path: string): Promise<Map<string, string[]>> {
 const LOCAL_BACKENDS = new Set(['htpasswd', 'static'])
 
 export class GroupFile {
-  readonly path: string
-  #byUser: Map<string, string[]>
-  readonly #poller: FilePoller
-  readonly #log: OperatorLog | undefined
+  readonly #file: WatchedFile<Map<string, string[]>>
 
-  private constructor (path: string, byUser: Map<string, string[]>, log: OperatorLog | undefined) {
-    this.path = path
-    this.#byUser = byUser
-    this.#log = log
-    this.#poller = new FilePoller([path], async () => await this.#reload())
-  }
+  private constructor (file: WatchedFile<Map<string, string[]>>) { this.#file = file }
 
   static async load (path: string, intervalMs: number, log?: OperatorLog): Promise<GroupFile> {
-    const seen = await filesFingerprint([path]) // before reading: a change meanwhile is seen at the first check
-    const file = new GroupFile(path, await readGroups(path), log)
-    file.#poller.prime(seen)
-    file.#poller.start(intervalMs)
-    return file
+    return new GroupFile(await WatchedFile.load(path, intervalMs, readGroups, {
+      log, reloaded: 'groups file reloaded', refused: 'groups file reload failed; keeping the previous groups', describe: (byUser) => ({ users: byUser.size })
+    }))
   }
 
-  async checkForChanges (): Promise<boolean> { return await this.#poller.check() }
+  get path (): string { return this.#file.path }
 
-  async #reload (): Promise<boolean> {
-    try {
-      this.#byUser = await readGroups(this.path)
-      this.#log?.info({ file: this.path, users: this.#byUser.size }, 'groups file reloaded')
-      return true
-    } catch (err) {
-      this.#log?.error({ file: this.path, err: { message: (err as Error).message } }, 'groups file reload failed; keeping the previous groups')
-      return false
-    }
-  }
+  async checkForChanges (): Promise<boolean> { return await this.#file.checkForChanges() }
 
   /** The identity with its groups from the file, for htpasswd and static users; others unchanged. */
   withGroups (identity: Identity): Identity {
     if (!LOCAL_BACKENDS.has(identity.backend)) return identity
-    const groups = this.#byUser.get(identity.user)
+    const groups = this.#file.value.get(identity.user)
     return groups === undefined ? identity : { ...identity, groups: [...new Set([...(identity.groups ?? []), ...groups])] }
   }
 
-  close (): void { this.#poller.stop() }
+  close (): void { this.#file.close() }
 }

@@ -6,7 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from './upstream.ts'
+import { htpasswdLine, tempDir } from './htpasswd.ts'
+import { freePort, type Received } from './upstream.ts'
 
 export interface Front {
   readonly url: string
@@ -165,3 +166,18 @@ ${caddySite(`http://127.0.0.1:${port}`, auth, app)}
     return conf
   }, port, { GOMAXPROCS: '1' })
 }
+
+/**
+ * The scenario the nginx and Caddy tests share: alice and root (root in `admins`), `/pub` public and `/admin` for
+ * admins, as files for HTPASSWD_FILE, HTPASSWD_GROUPS_FILE and AUTHZ_RULES_FILE; and what the app saw of a request.
+ */
+export function forwardAuthFiles (): { dir: ReturnType<typeof tempDir>, htpasswd: string, groups: string, rules: string } {
+  const dir = tempDir()
+  return {
+    dir,
+    htpasswd: dir.file('htpasswd', ['alice', 'root'].map((u) => htpasswdLine(u, `${u}-pw`, '-B', 4)).join('\n')),
+    groups: dir.file('groups', 'admins: root\n'),
+    rules: dir.file('rules.yaml', 'rules:\n  - prefix: /pub\n    allow: public\n  - prefix: /admin\n    allow: { groups: [admins] }\n')
+  }
+}
+export const seenBy = (body: string): Received['headers'] => (JSON.parse(body) as Received).headers

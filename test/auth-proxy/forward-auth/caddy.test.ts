@@ -5,23 +5,19 @@
 import t from 'tap'
 import { CookieJar, navigate } from '../../helpers/browserless.ts'
 import { basic, send } from '../../helpers/http.ts'
-import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
-import { startCaddy, type Front } from '../../helpers/ingress.ts'
+import { forwardAuthFiles, seenBy, startCaddy, type Front } from '../../helpers/ingress.ts'
 import { startProvider, CLIENT_ID, CLIENT_SECRET, type TestProvider } from '../../helpers/oidc-provider.ts'
 import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
 import { freePort, startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
 
-const dir = tempDir()
-const htpasswd = dir.file('htpasswd', ['alice', 'root'].map((u) => htpasswdLine(u, `${u}-pw`, '-B', 4)).join('\n'))
-const groups = dir.file('groups', 'admins: root\n')
-const rules = dir.file('rules.yaml', 'rules:\n  - prefix: /pub\n    allow: public\n  - prefix: /admin\n    allow: { groups: [admins] }\n')
+const { dir, htpasswd, groups, rules } = forwardAuthFiles()
 let app: Upstream
 let proxy: RunningProxy
 let caddy: Front
 let provider: TestProvider
 
 const ALICE = basic('alice', 'alice-pw')
-const seen = (body: string): Received['headers'] => (JSON.parse(body) as Received).headers
+
 
 t.before(async () => {
   app = await startUpstream()
@@ -40,10 +36,10 @@ t.teardown(async () => {
 t.test('allowed: the app gets the request and who it is (copy_headers)', async (t) => {
   const res = await send(`${caddy.url}/notebooks/1`, { headers: { authorization: ALICE } })
   t.equal(res.status, 200)
-  t.equal(seen(res.body)['x-forwarded-user'], 'alice')
-  t.equal(seen(res.body)['x-forwarded-email'] ?? '', '', 'alice has no e-mail: empty, not Caddy\'s placeholder')
+  t.equal(seenBy(res.body)['x-forwarded-user'], 'alice')
+  t.equal(seenBy(res.body)['x-forwarded-email'] ?? '', '', 'alice has no e-mail: empty, not Caddy\'s placeholder')
   const root = await send(`${caddy.url}/admin/x`, { headers: { authorization: basic('root', 'root-pw') } })
-  t.equal(seen(root.body)['x-forwarded-groups'], 'admins')
+  t.equal(seenBy(root.body)['x-forwarded-groups'], 'admins')
   t.match(requestLines(proxy).find((l) => (l.checked as { path?: string } | undefined)?.path === '/notebooks/1'), { path: '/_auth/forward', status: 200, user: 'alice' })
 })
 
@@ -71,10 +67,10 @@ t.test('spoofing: a client\'s X-Forwarded-Uri is overwritten by Caddy; its X-For
   t.equal((await send(`${caddy.url}/admin/x`, { headers: { 'x-forwarded-uri': '/pub/x', 'x-forwarded-method': 'GET', accept: 'application/json' } })).status, 401)
   t.equal(app.received.length, before)
   const pub = await send(`${caddy.url}/pub/a.css`, { headers: { 'x-forwarded-user': 'root' } })
-  t.equal(seen(pub.body)['x-forwarded-user'] ?? '', '', 'the snippet removes the client\'s copy; the answer\'s empty one is all the app sees')
-  t.equal(seen(pub.body)['x-forwarded-email'] ?? '', '', 'no placeholder text for a field with nothing to say (Caddy 2.6 copy_headers)')
+  t.equal(seenBy(pub.body)['x-forwarded-user'] ?? '', '', 'the snippet removes the client\'s copy; the answer\'s empty one is all the app sees')
+  t.equal(seenBy(pub.body)['x-forwarded-email'] ?? '', '', 'no placeholder text for a field with nothing to say (Caddy 2.6 copy_headers)')
   const alice = await send(`${caddy.url}/x`, { headers: { authorization: ALICE, 'x-forwarded-user': 'root' } })
-  t.equal(seen(alice.body)['x-forwarded-user'], 'alice', 'and replaces it when it has one')
+  t.equal(seenBy(alice.body)['x-forwarded-user'], 'alice', 'and replaces it when it has one')
 })
 
 t.test('a browser without a session: 302 to the login on its own host, which leads to the provider and remembers the page', async (t) => {

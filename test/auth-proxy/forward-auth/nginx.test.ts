@@ -5,24 +5,20 @@
 import { chromium } from 'playwright-core'
 import t from 'tap'
 import { basic, send } from '../../helpers/http.ts'
-import { htpasswdLine, tempDir } from '../../helpers/htpasswd.ts'
-import { startNginx, type Front } from '../../helpers/ingress.ts'
+import { forwardAuthFiles, seenBy, startNginx, type Front } from '../../helpers/ingress.ts'
 import { startProvider, USERS, CLIENT_ID, CLIENT_SECRET } from '../../helpers/oidc-provider.ts'
 import { requestLines, startProxy, type RunningProxy } from '../../helpers/proxy.ts'
 import { exchange } from '../../helpers/raw-client.ts'
 import { freePort, startUpstream, type Received, type Upstream } from '../../helpers/upstream.ts'
 
-const dir = tempDir()
-const htpasswd = dir.file('htpasswd', ['alice', 'root'].map((u) => htpasswdLine(u, `${u}-pw`, '-B', 4)).join('\n'))
-const groups = dir.file('groups', 'admins: root\n')
-const rules = dir.file('rules.yaml', 'rules:\n  - prefix: /pub\n    allow: public\n  - prefix: /admin\n    allow: { groups: [admins] }\n')
+const { dir, htpasswd, groups, rules } = forwardAuthFiles()
 let app: Upstream
 let proxy: RunningProxy
 let nginx: Front
 let careless: Front
 
 const ALICE = basic('alice', 'alice-pw')
-const seen = (body: string): Received['headers'] => (JSON.parse(body) as Received).headers
+
 
 t.before(async () => {
   app = await startUpstream()
@@ -38,10 +34,10 @@ t.teardown(async () => {
 t.test('allowed: the app gets the request, and who it is from auth_request_set', async (t) => {
   const res = await send(`${nginx.url}/notebooks/1?x=1`, { headers: { authorization: ALICE } })
   t.equal(res.status, 200)
-  t.equal(seen(res.body)['x-forwarded-user'], 'alice')
+  t.equal(seenBy(res.body)['x-forwarded-user'], 'alice')
   const root = await send(`${nginx.url}/admin/users`, { headers: { authorization: basic('root', 'root-pw') } })
   t.equal(root.status, 200)
-  t.equal(seen(root.body)['x-forwarded-groups'], 'admins')
+  t.equal(seenBy(root.body)['x-forwarded-groups'], 'admins')
   const line = requestLines(proxy).find((l) => (l.checked as { path?: string } | undefined)?.path === '/notebooks/1')
   t.match(line, { path: '/_auth/check', status: 200, user: 'alice', rule: 'default', authz: 'allow', checked: { method: 'GET', host: /^127\.0\.0\.1/, path: '/notebooks/1' } }, 'the log names the request checked, without its query')
 })
@@ -62,7 +58,7 @@ t.test('forbidden by rule: 403, nothing reaches the app; a public path needs no 
   t.equal(app.received.length, before)
   const pub = await send(`${nginx.url}/pub/app.css`)
   t.equal(pub.status, 200)
-  t.equal(seen(pub.body)['x-forwarded-user'], undefined, 'no identity for a public path')
+  t.equal(seenBy(pub.body)['x-forwarded-user'], undefined, 'no identity for a public path')
 })
 
 t.test('spoofing: a client\'s X-Forwarded-Uri / X-Original-URL / identity headers change nothing', async (t) => {
@@ -72,7 +68,7 @@ t.test('spoofing: a client\'s X-Forwarded-Uri / X-Original-URL / identity header
   t.equal((await send(`${nginx.url}/admin`, { headers: { ...spoof, authorization: ALICE } })).status, 403)
   t.equal(app.received.length, before, 'nothing reached the app')
   const pub = await send(`${nginx.url}/pub/x`, { headers: { 'x-forwarded-user': 'root', 'x-auth-request-user': 'root' } })
-  t.equal(seen(pub.body)['x-forwarded-user'], undefined, 'a forged user on a public path does not reach the app')
+  t.equal(seenBy(pub.body)['x-forwarded-user'], undefined, 'a forged user on a public path does not reach the app')
 })
 
 t.test('spoofing through a careless nginx (client X-Forwarded-Uri passed on): two descriptions disagree → refused, never public', async (t) => {

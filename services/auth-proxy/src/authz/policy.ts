@@ -73,6 +73,10 @@ export function publicPathRules (paths: readonly PublicPath[]): Rule[] {
   }))
 }
 
+function decisionOf (rules: readonly Rule[]): Decision {
+  return { rules, public: rules.every((r) => r.access.kind === 'public'), label: rules.map((r) => r.label).join('+') }
+}
+
 export class Policy {
   readonly #leading: readonly Rule[]
   readonly #current: () => RuleSet
@@ -92,11 +96,18 @@ export class Policy {
     return set.fallback
   }
 
+  /** The decision when no rule can match (no PUBLIC_PATHS, no rules: the default alone), for the set it was made for. */
+  #onlyFallback: { readonly set: RuleSet, readonly decision: Decision } | undefined
+
   evaluate (described: Described): Decision {
     const set = this.#current()
+    // Every reading would end at the default: decided without computing them (the usual sidecar, on every request).
+    if (this.#leading.length === 0 && set.rules.length === 0) {
+      if (this.#onlyFallback?.set !== set) this.#onlyFallback = { set, decision: decisionOf([set.fallback]) }
+      return this.#onlyFallback.decision
+    }
     const [raw, normal, lower] = readings(described.path)
-    const rules = [...new Set([this.#first(described, raw, 0, set), this.#first(described, normal, 1, set), this.#first(described, lower, 2, set)])]
-    return { rules, public: rules.every((r) => r.access.kind === 'public'), label: rules.map((r) => r.label).join('+') }
+    return decisionOf([...new Set([this.#first(described, raw, 0, set), this.#first(described, normal, 1, set), this.#first(described, lower, 2, set)])])
   }
 
   /** Whether `identity` may make the request the decision is about: every reading's rule must allow it. */

@@ -120,38 +120,75 @@ t.test('bad input is a 4xx, never a 500: malformed percent-encoding and dot-segm
   t.equal(upstream.received.length, 0, 'none of them reached the app')
 })
 
-t.test('regression: keep-alive race after an app stall — a GET the app closed unanswered is retried once on a new connection; a POST is not', async (t) => {
+t.test('regression: keep-alive race after an app stall — a GET the app closed unanswered on a reused connection is retried once on a new one; a POST is not', async (t) => {
   const { createServer: createNetServer } = await import('node:net')
-  // The first request on each of the first `drops` connections is read, then the connection closed without an
-  // answer — what a kept-alive connection looks like when the app's idle timer fires as the request arrives.
-  let drops = 1
+  // An app that drops the next `drops` requests unanswered (`early`: after writing a 103). Each case first sends a
+  // GET that is answered, so the dropped request goes out on a connection that has answered before — what a
+  // kept-alive connection looks like when the app's idle timer fires as the request arrives.
+  const app = { drops: 0, early: false }
   const seen: string[] = []
+  /** For each dropped request: whether its connection had answered before (reused). */
+  const droppedOnReused: boolean[] = []
   const server = createNetServer((socket) => {
-    socket.once('data', (chunk) => {
-      const line = chunk.toString('latin1').split('\r\n')[0] ?? ''
-      seen.push(line)
-      if (drops > 0) { drops--; socket.destroy(); return }
-      socket.end('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok')
+    let answered = 0
+    socket.on('data', (chunk) => {
+      seen.push(chunk.toString('latin1').split('\r\n')[0] ?? '')
+      if (app.drops > 0) {
+        app.drops--
+        droppedOnReused.push(answered > 0)
+        if (app.early) socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n')
+        socket.destroy()
+        return
+      }
+      answered++
+      socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address() as { port: number }
   const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${address.port}` })
   t.teardown(async () => { await proxy.close(); server.close() })
+  const get = async (): Promise<number> => (await send(`${proxy.url}/page`, { headers: AUTH })).status
+  const arm = async (next: Partial<typeof app>): Promise<void> => {
+    t.equal(await get(), 200, 'a kept-alive connection that has answered')
+    Object.assign(app, { drops: 0, early: false }, next)
+    seen.length = 0
+    droppedOnReused.length = 0
+  }
 
-  const get = await send(`${proxy.url}/page`, { headers: AUTH })
-  t.equal(get.status, 200, 'the GET got its answer')
-  t.same(seen, ['GET /page HTTP/1.1', 'GET /page HTTP/1.1'], 'sent twice: once on the closed connection, once on a new one')
+  await arm({ drops: 1 })
+  t.equal(await get(), 200, 'the GET got its answer')
+  t.same(seen, ['GET /page HTTP/1.1', 'GET /page HTTP/1.1'], 'sent twice: once on the reused connection the app closed, once more')
+  t.same(droppedOnReused, [true], 'the dropped one was on a reused connection')
 
-  drops = 2
-  seen.length = 0
-  const again = await send(`${proxy.url}/page`, { headers: AUTH })
-  t.equal(again.status, 502, 'retried once only: the second close is answered 502')
+  await arm({ drops: 2 })
+  t.equal(await get(), 502, 'retried once only: the second close is answered 502')
   t.equal(seen.length, 2)
 
-  drops = 1
-  seen.length = 0
+  await arm({ drops: 1 })
   const post = await send(`${proxy.url}/form`, { method: 'POST', headers: { ...AUTH, 'content-type': 'text/plain' }, body: 'x' })
   t.equal(post.status, 502, 'a POST is never sent twice: the app may have acted on it')
   t.equal(seen.length, 1)
+  t.same(droppedOnReused, [true])
+
+  await arm({ drops: 1, early: true })
+  t.equal(await get(), 502, 'the app had begun to answer (a 103): never sent again')
+  t.equal(seen.length, 1)
+  t.same(droppedOnReused, [true])
+})
+
+t.test('regression: a GET the app read on a new connection and died on is not sent again (it would do it twice)', async (t) => {
+  const { createServer: createNetServer } = await import('node:net')
+  const seen: string[] = []
+  const server = createNetServer((socket) => {
+    socket.once('data', (chunk) => { seen.push(chunk.toString('latin1').split('\r\n')[0] ?? ''); setTimeout(() => { socket.destroy() }, 100) })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const proxy = await startProxy({ ...CREDS, UPSTREAM_URL: `http://127.0.0.1:${(server.address() as { port: number }).port}` })
+  t.teardown(async () => { await proxy.close(); server.close() })
+  for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+    seen.length = 0
+    t.equal((await send(`${proxy.url}/slow`, { method, headers: AUTH })).status, 502, method)
+    t.same(seen, [`${method} /slow HTTP/1.1`], `${method} reached the app once`)
+  }
 })

@@ -73,6 +73,8 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 
   /** Sends the request again on another connection: set for the one retry an idempotent bodiless request gets. */
   readonly #retry: (() => void) | undefined
+  /** The app has begun an answer (a status line, 1xx included): too late to send the request again. */
+  #answered = false
 
   constructor (ctx: ForwardContext, request: FastifyRequest, reply: FastifyReply, body: PreparedBody | null, retry?: () => void) {
     this.#body = body
@@ -99,6 +101,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.#answered = true // even a 1xx: the app is answering this request, so it is never sent again
     if (statusCode < 200) return // 1xx informational: the final answer follows (undici answers 100-continue itself)
     this.#ctx.state.seen = true
     if (!relayable(statusCode)) {
@@ -161,7 +164,7 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
       res.destroy()
       return
     }
-    if (this.#retry !== undefined && closedUnanswered(err) && !res.destroyed) { this.#retry(); return }
+    if (this.#retry !== undefined && !this.#answered && closedIdleConnection(err) && !res.destroyed) { this.#retry(); return }
     this.#answer(err)
   }
 
@@ -187,16 +190,21 @@ class ForwardHandler implements Dispatcher.DispatchHandler {
 }
 
 /**
- * The app closed the connection before answering — on a kept-alive connection, typically the app's idle timeout
- * firing just as the request went out (after the app was stalled, every idle timer fires at once on resume).
- * Not a refused connection (the app is down) nor a timeout (retrying would double the wait).
+ * The keep-alive race: the app closed a connection it had already answered on (kept alive, now reused) as this
+ * request went out — its idle timeout firing just then (after the app was stalled, every idle timer fires at once
+ * on resume). Only then is the request known not to have been taken up. A close on a fresh connection is the app
+ * reading the request and dying on it (an OOM, a query of death): sending it again would do it twice. Neither a
+ * refused connection (the app is down) nor a timeout (retrying would double the wait) nor a reset qualifies.
  */
-function closedUnanswered (err: Error): boolean {
+function closedIdleConnection (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code ?? ''
+  // The write failed: the request did not reach the app whole, so the app cannot have acted on it.
+  if (code === 'EPIPE') return true
   // undici's socket errors for a connection the other side ended ('other side closed') or that went away
-  // ('closed'); not 'bad upgrade' (an app answering 101 to an ordinary request answered, wrongly).
-  if (code === 'UND_ERR_SOCKET') return err.message === 'other side closed' || err.message === 'closed'
-  return code === 'ECONNRESET' || code === 'EPIPE'
+  // ('closed'); not 'bad upgrade' (an app answering 101 to an ordinary request answered, wrongly). Its socket
+  // info says whether the connection had carried an answer before: bytes read on it.
+  if (code !== 'UND_ERR_SOCKET' || (err.message !== 'other side closed' && err.message !== 'closed')) return false
+  return ((err as { socket?: { bytesRead?: number } }).socket?.bytesRead ?? 0) > 0
 }
 
 /** RFC 9110 §9.2.2: idempotent requests may be retried automatically — here the bodiless ones, once. */

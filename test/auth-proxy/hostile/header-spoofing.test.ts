@@ -98,12 +98,12 @@ t.test('duplicate Authorization: Node keeps the first; the app sees no Authoriza
   t.notMatch(up.raw(), /YWRtaW46eA==|YWxpY2U6cHc=/, 'neither credential reached the app')
 })
 
-t.test('Forwarded injection through Host: a quote or semicolon in Host adds no parameter', async (t) => {
+t.test('Forwarded injection through Host: a quote or semicolon in Host adds no parameter — it is refused (400), nothing forwarded', async (t) => {
   for (const host of ['a";for=10.6.6.6', 'a;for=10.6.6.6', 'a,for=10.6.6.6']) {
     up.reset()
     const res = await exchange(proxy.port, raw('GET /pub HTTP/1.1', [`Host: ${host}`]), { responses: 1 })
-    t.same(res.statuses, [200], host)
-    t.equal(up.seen[0]?.headers.forwarded, 'for=127.0.0.1;proto=http', host)
+    t.same(res.statuses, [400], host)
+    t.equal(up.seen.length, 0, host)
   }
 })
 

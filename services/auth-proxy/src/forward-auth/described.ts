@@ -9,7 +9,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Described } from '../authz/policy.ts'
 import { CheckRequestError, UntrustedCheckError } from '../errors.ts'
 import { unsafePathReason } from '../proxy/request-guard.ts'
-import { canonicalHost } from '../util/net.ts'
+import { canonicalHost, HOST_FIELD } from '../util/net.ts'
 import { pathOf } from '../util/url.ts'
 
 /** The described request, and what a login needs to send the browser back to it. */
@@ -65,7 +65,7 @@ export function describeForwarded (request: FastifyRequest): Forwarded {
   // be decided on it. An ingress that names no host is refused.
   const host = agreed([single(request, 'x-forwarded-host')?.toLowerCase(), original.host])
   const proto = agreed([single(request, 'x-forwarded-proto')?.toLowerCase(), original.proto]) ?? request.protocol
-  if (uri === undefined || host === undefined || !METHOD_RE.test(method) || !HOST_RE.test(host) || (proto !== 'http' && proto !== 'https')) throw new CheckRequestError()
+  if (uri === undefined || host === undefined || !METHOD_RE.test(method) || !HOST_RE.test(host) || !HOST_FIELD.test(host) || (proto !== 'http' && proto !== 'https')) throw new CheckRequestError()
   if (unsafePathReason(uri) !== undefined) throw new CheckRequestError()
   return { method, host: canonicalHost(host), path: pathOf(uri), proto, uri }
 }

@@ -5,11 +5,13 @@
 // like %2e%2e — and some treat `\` as `/`, so such a path could be authorised as one thing and served as another.
 // A fragment is never part of a request target (RFC 9112 §3.2) and some routers drop it. Nothing legitimate needs
 // any of these: 400. Host: exactly one on HTTP/1.1 (RFC 9112 §3.2: none or more is a 400) — Node keeps the first
-// of several, an app behind another hop might take the last. A method the proxy does not forward is left alone here: it is
+// of several, an app behind another hop might take the last — and it must be a host (util/net.ts HOST_FIELD), or the
+// app's URL parser reads `x@admin.example.org` or `admin.example.org/` as the host the rules did not see. A method the proxy does not forward is left alone here: it is
 // authenticated like any request and then refused with 405 (error-handler.ts), so its target (CONNECT's
 // authority-form) never matters.
 import type { FastifyRequest } from 'fastify'
 import { BadRequestError } from '../errors.ts'
+import { HOST_FIELD } from '../util/net.ts'
 import { pathOf } from '../util/url.ts'
 
 /**
@@ -62,5 +64,7 @@ export function rejectUnsafeRequest (request: Pick<FastifyRequest, 'method' | 'u
   if (!FORWARDED.has(request.method)) return undefined
   const hosts = hostCount(request.raw.rawHeaders)
   if (hosts > 1 || (hosts === 0 && request.raw.httpVersion === '1.1')) return new BadRequestError()
+  const host = request.raw.headers.host
+  if (host !== undefined && !HOST_FIELD.test(host)) return new BadRequestError()
   return unsafePathReason(request.url) === undefined ? undefined : new BadRequestError()
 }

@@ -33,3 +33,11 @@ export function clientGroup (address: string): string {
 export function canonicalHost (host: string): string {
   return bareHost(host.toLowerCase().replace(/:\d+$/, '')).replace(/\.$/, '')
 }
+
+/**
+ * A Host field an app reads as the host the proxy decided on: `uri-host [":" port]` (RFC 9112 §3.2, RFC 3986 §3.2.2)
+ * narrowed to what names hosts in practice — DNS labels (letters, digits, `-`, `_`) joined by single dots, one
+ * trailing dot at most, or an IP literal in brackets. Refused: `x@host` (userinfo), `host/`, `host;`, `host,x`,
+ * `host%2e`, `host..` — which a URL parser in the app reads as `host` while the rules compared something else.
+ */
+export const HOST_FIELD = /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i
